@@ -1,0 +1,25 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from injectionlogs.api import FailedInjectionViewSet
+from leads.api.native import LeadViewSet
+from settings_global.api.views import GlobalSettingsView
+
+router = DefaultRouter()
+router.register("leads", LeadViewSet, basename="lead")
+router.register("injection-logs", FailedInjectionViewSet, basename="injection-log")
+
+admin.site.site_header = "Lead intake CRM"
+admin.site.site_title = "Lead intake CRM"
+admin.site.index_title = "Staff"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/settings/global/", GlobalSettingsView.as_view(), name="global-settings"),
+    path("api/v1/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("", include("leads.api.urls")),
+]

@@ -1,0 +1,89 @@
+import json
+
+from django.contrib import admin, messages
+from django.utils.html import format_html
+
+from injectionlogs.models import FailedInjection
+
+
+@admin.register(FailedInjection)
+class FailedInjectionAdmin(admin.ModelAdmin):
+    """Settings > Logs > Failed leads API injection: read-only, with "Retry injection"."""
+
+    list_display = ["id", "reason", "short_data", "created_at", "family", "api_user", "resolved"]
+    list_filter = [
+        "reason_code",
+        "family",
+        "created_at",
+        ("resolved_at", admin.EmptyFieldListFilter),
+    ]
+    search_fields = ["reason", "data", "endpoint"]
+    list_select_related = ["api_user"]
+    date_hierarchy = "created_at"
+    list_per_page = 50
+    show_full_result_count = False
+    fields = [
+        "id",
+        "reason_code",
+        "reason",
+        "pretty_data",
+        "pretty_query",
+        "created_at",
+        "family",
+        "endpoint",
+        "api_user",
+        "remote_addr",
+        "retry_count",
+        "resolved_at",
+        "resolved_lead",
+        "resolved_by",
+    ]
+    readonly_fields = fields
+    actions = ["retry_injection"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_retry_permission(self, request):
+        return request.user.has_perm("injectionlogs.retry_failedinjection")
+
+    @admin.display(description="Data")
+    def short_data(self, obj):
+        text = json.dumps(obj.data, ensure_ascii=False)
+        return text if len(text) <= 120 else text[:117] + "..."
+
+    @admin.display(description="Data")
+    def pretty_data(self, obj):
+        return format_html("<pre>{}</pre>", json.dumps(obj.data, indent=2, ensure_ascii=False))
+
+    @admin.display(description="Query")
+    def pretty_query(self, obj):
+        return format_html("<pre>{}</pre>", json.dumps(obj.query, indent=2, ensure_ascii=False))
+
+    @admin.display(boolean=True, description="Resolved")
+    def resolved(self, obj):
+        return obj.resolved_at is not None
+
+    @admin.action(description="Retry injection", permissions=["retry"])
+    def retry_injection(self, request, queryset):
+        from leads.replay import failure_retry
+
+        done, failed = 0, 0
+        for failure in queryset.filter(resolved_at__isnull=True).order_by("id"):
+            lead, error = failure_retry(failure=failure, user=request.user)
+            if lead is not None:
+                done += 1
+            else:
+                failed += 1
+        if done:
+            self.message_user(request, f"{done} lead(s) injected.", messages.SUCCESS)
+        if failed:
+            self.message_user(
+                request, f"{failed} row(s) failed again; see their new reason.", messages.WARNING
+            )

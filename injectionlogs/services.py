@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from injectionlogs.errors import IntakeError
+from injectionlogs.models import FailedInjection
+
+# Parameter names that carry credentials in any family; they never reach the log.
+CREDENTIAL_KEYS = frozenset(
+    {
+        "accesskey",
+        "secretkey",
+        "x-api-key",
+        "x_api_key",
+        "apikey",
+        "api_key",
+        "auth_token",
+        "authtoken",
+        "token",
+        "password",
+        "authorization",
+    }
+)
+
+
+def strip_credentials(data: Any) -> Any:
+    """Return the data with every credential-named key removed, at any depth."""
+    if isinstance(data, Mapping):
+        return {
+            str(key): strip_credentials(value)
+            for key, value in data.items()
+            if str(key).lower() not in CREDENTIAL_KEYS
+        }
+    if isinstance(data, list | tuple):
+        return [strip_credentials(item) for item in data]
+    return data
+
+
+def failure_record(
+    *,
+    error: IntakeError,
+    data: Any,
+    family: str,
+    endpoint: str,
+    query: Mapping[str, Any] | None = None,
+    api_user: Any = None,
+    remote_addr: str | None = None,
+    retry_of: FailedInjection | None = None,
+) -> FailedInjection:
+    """Record one rejected lead: reason, the data as received without credentials, and origin.
+
+    With retry_of, the existing row is kept and takes the new reason instead.
+    """
+    if retry_of is not None:
+        retry_of.reason_code = error.code
+        retry_of.reason = error.message
+        retry_of.retry_count += 1
+        retry_of.save(update_fields=["reason_code", "reason", "retry_count"])
+        return retry_of
+    return FailedInjection.objects.create(
+        reason_code=error.code,
+        reason=error.message,
+        data=strip_credentials(data if data is not None else {}),
+        query=strip_credentials(dict(query or {})),
+        family=family,
+        endpoint=endpoint[:128],
+        api_user=api_user if getattr(api_user, "pk", None) else None,
+        remote_addr=remote_addr or None,
+    )
+
+
+# The name the design uses for it.
+record_failure = failure_record
+
+
+@transaction.atomic
+def failure_resolve(*, failure: FailedInjection, lead: Any, user: Any = None) -> FailedInjection:
+    failure.resolved_at = timezone.now()
+    failure.resolved_lead = lead
+    failure.resolved_by = user if getattr(user, "pk", None) else None
+    failure.retry_count += 1
+    failure.save(update_fields=["resolved_at", "resolved_lead", "resolved_by", "retry_count"])
+    return failure

@@ -1,0 +1,112 @@
+"""What every vendor API family shares: the rate limit, the client address, the error mapping.
+
+Each family subclasses FamilyAPIView and renders errors in its own format; views only translate
+wire formats to IntakeRequests and results back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import Http404
+from django_ratelimit.core import get_usage
+from django_ratelimit.exceptions import Ratelimited
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from injectionlogs.errors import AuthError, IntakeError
+from settings_global.services import global_settings_get
+
+log = logging.getLogger(__name__)
+
+
+class RateLimitExceeded(Ratelimited):
+    """django-ratelimit's PermissionDenied (a 403), carried to a 429 with Retry-After."""
+
+    def __init__(self, calls: int, window: int, retry_after: int) -> None:
+        super().__init__(f"API calls exceeded the limit of {calls} in {window} second(s)")
+        self.calls = calls
+        self.window = window
+        self.retry_after = max(1, retry_after)
+        self.message = str(self)
+
+
+def rate_limit_check(request: Any, credential: Any) -> None:
+    """Count the call against its credential in the shared cache; raise when over the limit."""
+    rules = global_settings_get()
+    calls, window = rules.rate_limit_calls, rules.rate_limit_window_seconds
+    usage = get_usage(
+        request,
+        group="vendor-api",
+        key=lambda group, req: f"credential:{credential.pk}",
+        rate=f"{calls}/{window}s",
+        increment=True,
+    )
+    if usage is not None and usage["should_limit"]:
+        raise RateLimitExceeded(calls, window, usage["time_left"])
+
+
+def client_addr(request: Any) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def query_dict(request: Any) -> dict[str, str]:
+    """The query string as a plain dict (the last value of a repeated name wins)."""
+    return {key: request.GET.get(key) for key in request.GET.keys()}
+
+
+def get_ci(params: Mapping[str, Any], name: str, default: Any = None) -> Any:
+    """A parameter by name, case-insensitively (vendors write accessKey and accesskey)."""
+    if name in params:
+        return params[name]
+    lowered = name.lower()
+    for key, value in params.items():
+        if key.lower() == lowered:
+            return value
+    return default
+
+
+class FamilyAPIView(APIView):
+    """Base of the vendor APIs: no session auth or CSRF, the family renders every error."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    family = ""
+
+    def error_response(self, status: int, kind: str, message: str) -> Response:
+        """kind is a reason code, or one of auth / rate_limit / not_found / server."""
+        raise NotImplementedError
+
+    def intake_error_response(self, error: IntakeError) -> Response:
+        return self.error_response(error.status, error.code, error.message)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, IntakeError):
+            return self.intake_error_response(exc)
+        if isinstance(exc, AuthError):
+            return self.error_response(401, "auth", exc.message)
+        if isinstance(exc, RateLimitExceeded):
+            response = self.error_response(429, "rate_limit", exc.message)
+            response["Retry-After"] = str(exc.retry_after)
+            return response
+        if isinstance(exc, Http404 | drf_exceptions.NotFound):
+            return self.error_response(404, "not_found", "The API could not be found")
+        if isinstance(exc, drf_exceptions.MethodNotAllowed):
+            return self.error_response(405, "invalid_body", str(exc.detail))
+        if isinstance(exc, drf_exceptions.APIException):
+            return self.error_response(exc.status_code, "invalid_body", str(exc.detail))
+        if isinstance(exc, OperationalError | InterfaceError):
+            log.exception("database unavailable")
+            response = self.error_response(503, "server", "Service unavailable, retry later")
+            response["Retry-After"] = "5"
+            return response
+        if isinstance(exc, DatabaseError):
+            log.exception("database error")
+            return self.error_response(500, "server", "The API call failed: database error")
+        log.exception("unexpected error in %s", self.__class__.__name__)
+        return self.error_response(500, "server", "The API call failed: internal error")

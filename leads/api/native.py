@@ -1,0 +1,102 @@
+"""The staff API: leads with their activities, filtered with django-filter."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q
+from rest_framework import serializers, viewsets
+
+from leads.models import Activity, Lead
+
+
+class ActivitySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Activity
+        fields = ["id", "type", "note", "data", "created_at"]
+
+
+class LeadSerializer(serializers.ModelSerializer):
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    campaign = serializers.IntegerField(source="list.campaign_id", read_only=True, default=None)
+    activities = ActivitySerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Lead
+        fields = [
+            "id",
+            "first_name",
+            "last_name",
+            "contact_name",
+            "email",
+            "phone",
+            "phone_normalized",
+            "phone_code",
+            "mobile",
+            "alt_phone",
+            "company",
+            "job_title",
+            "address1",
+            "address2",
+            "city",
+            "state",
+            "postal_code",
+            "country",
+            "website",
+            "notes",
+            "source",
+            "source_medium",
+            "source_campaign",
+            "source_content",
+            "source_referrer",
+            "status",
+            "created_by",
+            "list",
+            "campaign",
+            "account",
+            "custom_fields",
+            "custom_field_sets",
+            "created_at",
+            "updated_at",
+            "activities",
+        ]
+        read_only_fields = fields
+
+
+class LeadFilter(django_filters.FilterSet):
+    created_by = django_filters.CharFilter(method="filter_created_by")
+    list = django_filters.NumberFilter(field_name="list_id")
+    campaign = django_filters.NumberFilter(field_name="list__campaign_id")
+    source = django_filters.CharFilter(field_name="source", lookup_expr="iexact")
+    status = django_filters.CharFilter(field_name="status", lookup_expr="iexact")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    search = django_filters.CharFilter(method="filter_search")
+
+    class Meta:
+        model = Lead
+        fields = ["created_by", "list", "campaign", "source", "status"]
+
+    def filter_created_by(self, queryset, name, value):
+        """A username, or "System API User" for every API user."""
+        if value.strip().lower() in {"system api user", "api"}:
+            return queryset.filter(created_by__api_credentials__isnull=False).distinct()
+        return queryset.filter(created_by__username=value)
+
+    def filter_search(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(
+            Q(contact_name__icontains=value)
+            | Q(email_normalized__icontains=value.casefold())
+            | Q(phone__icontains=value)
+            | Q(phone_normalized__icontains=value)
+        )
+
+
+class LeadViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = LeadSerializer
+    filterset_class = LeadFilter
+    queryset = (
+        Lead.objects.select_related("created_by", "list")
+        .prefetch_related("activities")
+        .order_by("-created_at")
+    )

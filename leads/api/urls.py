@@ -1,0 +1,33 @@
+from django.urls import path, re_path
+
+from leads.api import leadsquared as ls
+
+LS = "v2/LeadManagement.svc/"
+
+LEADSQUARED = {
+    "Lead.Capture": ls.LeadCaptureView,
+    "Lead.Create": ls.LeadCreateView,
+    "Lead.Update": ls.LeadUpdateView,
+    "Lead.CreateOrUpdate": ls.LeadCreateOrUpdateView,
+    "Lead.Convert": ls.LeadConvertView,
+    "Visitor.Track": ls.VisitorTrackView,
+    "Leads.GetById": ls.LeadsGetByIdView,
+    "Leads.GetByEmailaddress": ls.LeadsGetByEmailView,
+    "LeadsMetaData.Get": ls.LeadsMetaDataView,
+}
+_VIEWS = {name: view.as_view() for name, view in LEADSQUARED.items()}
+_BY_LOWER = {name.lower(): view for name, view in _VIEWS.items()}
+
+
+def leadsquared_other(request, rest: str):
+    """Another spelling of a known call (LeadSquared's paths are case-insensitive), else its 404."""
+    view = _BY_LOWER.get(rest.strip("/").lower())
+    if view is not None:
+        return view(request)
+    return ls.LeadSquaredNotFoundView.as_view()(request)
+
+
+urlpatterns = [
+    *[path(LS + name, view, name=f"ls-{name}") for name, view in _VIEWS.items()],
+    re_path(r"^v2/LeadManagement\.svc/(?P<rest>.*)$", leadsquared_other),
+]

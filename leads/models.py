@@ -1,0 +1,201 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Account(models.Model):
+    """A company that leads relate to (LeadSquared RelatedCompanyId)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=255)
+    website = models.CharField(max_length=255, blank=True)
+    phone = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Visitor(models.Model):
+    """An anonymous web visitor (MXCProspectId) not yet converted to a lead."""
+
+    id = models.UUIDField("ProspectID", primary_key=True, default=uuid.uuid4)
+    source = models.CharField(max_length=255, blank=True)
+    source_medium = models.CharField(max_length=255, blank=True)
+    source_campaign = models.CharField(max_length=255, blank=True)
+    source_content = models.CharField(max_length=255, blank=True)
+    source_referrer = models.CharField(max_length=1024, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    converted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+
+class Lead(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    first_name = models.CharField(max_length=255, blank=True)
+    last_name = models.CharField(max_length=255, blank=True)
+    contact_name = models.CharField(max_length=512, blank=True)
+    email = models.CharField(max_length=254, blank=True)
+    email_normalized = models.CharField(max_length=254, blank=True, editable=False)
+    phone = models.CharField(max_length=64, blank=True)
+    phone_normalized = models.CharField(max_length=32, blank=True, editable=False)
+    phone_code = models.CharField(max_length=8, blank=True)
+    mobile = models.CharField(max_length=64, blank=True)
+    alt_phone = models.CharField(max_length=64, blank=True)
+    company = models.CharField(max_length=255, blank=True)
+    job_title = models.CharField(max_length=255, blank=True)
+    address1 = models.CharField(max_length=255, blank=True)
+    address2 = models.CharField(max_length=255, blank=True)
+    city = models.CharField(max_length=255, blank=True)
+    state = models.CharField(max_length=255, blank=True)
+    postal_code = models.CharField(max_length=32, blank=True)
+    country = models.CharField(max_length=255, blank=True)
+    website = models.CharField(max_length=255, blank=True)
+    notes = models.TextField(blank=True)
+    source = models.CharField(max_length=255, blank=True)
+    source_medium = models.CharField(max_length=255, blank=True)
+    source_campaign = models.CharField(max_length=255, blank=True)
+    source_content = models.CharField(max_length=255, blank=True)
+    source_referrer = models.CharField(max_length=1024, blank=True)
+    status = models.CharField(max_length=64, blank=True, default="New")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_leads",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="created_leads",
+    )
+    list = models.ForeignKey(
+        "lists_hopper.List", null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+    )
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+    )
+    custom_fields = models.JSONField(default=dict, blank=True)
+    custom_field_sets = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # The matcher's lookups: by normalized email, by normalized phone.
+            models.Index(fields=["email_normalized"], name="lead_email_norm"),
+            models.Index(fields=["phone_normalized"], name="lead_phone_norm"),
+            # Convoso check_dup=2 (this list) and the campaign scope through the list.
+            models.Index(fields=["list", "phone_normalized"], name="lead_list_phone"),
+            # Manage Leads: newest first, filtered by creator.
+            models.Index(fields=["-created_at"], name="lead_created"),
+            models.Index(fields=["created_by", "-created_at"], name="lead_creator_created"),
+            # SearchBy on the common standard fields.
+            models.Index(fields=["first_name"], name="lead_first_name"),
+            models.Index(fields=["last_name"], name="lead_last_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.contact_name or self.email or self.phone or str(self.id)
+
+
+class ActivityType(models.TextChoices):
+    LEAD_CAPTURE = "lead_capture", "Lead Capture"
+    CREATED = "created", "Lead created"
+    UPDATED = "updated", "Lead updated"
+    CONVERTED = "converted", "Visitor converted"
+    DUPLICATE_REJECTED = "duplicate_rejected", "Duplicate rejected"
+    HOPPER_ADDED = "hopper_added", "Added to hopper"
+    HOPPER_TAKEN = "hopper_taken", "Taken from hopper"
+    HOPPER_EXPIRED = "hopper_expired", "Hopper expired"
+    WEBHOOK = "webhook", "Webhook delivery"
+    STATUS_CHANGED = "status_changed", "Status changed"
+
+
+class Activity(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="activities")
+    type = models.CharField(max_length=32, choices=ActivityType.choices)
+    note = models.CharField(max_length=512, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "activities"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The lead page lists its activities, newest first.
+            models.Index(fields=["lead", "-created_at"], name="activity_lead_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()} on {self.lead_id}"
+
+
+class CaptureStatus(models.TextChoices):
+    IN_QUEUE = "In-Queue"
+    IN_PROCESS = "In-Process"
+    SUCCESS = "Success"
+    FAILURE = "FAILURE"
+    ERROR = "ERROR"
+
+
+class CaptureRequest(models.Model):
+    """An async capture: the row, not the queue, is the truth about the request."""
+
+    id = models.UUIDField("RequestId", primary_key=True, default=uuid.uuid4, editable=False)
+    credential = models.ForeignKey(
+        "settings_global.ApiCredential", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    api_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.JSONField()
+    query = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=16, choices=CaptureStatus.choices, default=CaptureStatus.IN_QUEUE
+    )
+    status_reason = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    lead = models.ForeignKey(
+        Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # The sweep: pending requests whose next attempt is due.
+            models.Index(fields=["status", "next_attempt_at"], name="capture_status_next"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.status}"

@@ -1,0 +1,672 @@
+"""The intake pipeline: every API family, the admin's retry and the worker call it.
+
+validate and normalize -> lock the identity keys -> one round of candidate lookups ->
+decide each request with leads.matching -> bulk writes -> record every rejection.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from injectionlogs.errors import IntakeError, invalid_value, missing_field
+from injectionlogs.models import FailedInjection, ReasonCode
+from injectionlogs.services import failure_record
+from leads.matching import Action, DupScope, LeadIndex, MatchKeys, Operation, decide
+from leads.models import Account, Activity, ActivityType, Lead, Visitor
+from leads.normalize import normalize_email, normalize_phone
+from settings_global.services import global_settings_get
+
+# Fields a request may set, by model name. Everything else is a custom field.
+LEAD_FIELDS = (
+    "first_name",
+    "last_name",
+    "contact_name",
+    "email",
+    "phone",
+    "phone_code",
+    "mobile",
+    "alt_phone",
+    "company",
+    "job_title",
+    "address1",
+    "address2",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+    "website",
+    "notes",
+    "source",
+    "source_medium",
+    "source_campaign",
+    "source_content",
+    "source_referrer",
+    "status",
+)
+SOURCE_FIELDS = ("source", "source_medium", "source_campaign", "source_content", "source_referrer")
+UNIQUE_FIELDS = ("email", "phone")
+MAX_LENGTHS = {name: Lead._meta.get_field(name).max_length for name in LEAD_FIELDS}
+
+
+class UpdateBehavior(StrEnum):
+    UPDATE_ALL = ""
+    DO_NOT_UPDATE = "DoNotUpdate"
+    UPDATE_ONLY_EMPTY = "UpdateOnlyEmptyFields"
+    DO_NOT_UPDATE_UNIQUE = "DoNotUpdateUniqueFields"
+
+
+@dataclass
+class DialerOptions:
+    """Convoso insert options (validated by the view's parser)."""
+
+    list_id: int
+    check_dup: int = 0
+    check_dup_archive: bool = False
+    check_dnc: bool = False
+    hopper: bool = False
+    hopper_priority: int = 99
+    hopper_expire_in: int | None = None
+    update_if_found: bool = False
+
+
+@dataclass
+class IntakeRequest:
+    """One lead as an API family parsed it, in the model's terms."""
+
+    family: str
+    endpoint: str
+    operation: Operation
+    fields: dict[str, str] = field(default_factory=dict)
+    custom_fields: dict[str, Any] = field(default_factory=dict)
+    custom_field_sets: dict[str, Any] = field(default_factory=dict)
+    prospect_id: str = ""
+    lead_id: str = ""
+    search_by: str = ""  # a model field name or an mx_ custom field
+    update_behavior: UpdateBehavior = UpdateBehavior.UPDATE_ALL
+    related_company_id: str = ""
+    dialer: DialerOptions | None = None
+    require_contact_name: bool = False  # on top of the global switch (the aNinja form)
+    require_unique_field: bool = False  # bulk rows and CreateOrUpdate
+    # Where it came from, for the log and the activity.
+    data: Any = None
+    query: dict[str, Any] = field(default_factory=dict)
+    api_user: Any = None
+    remote_addr: str | None = None
+    # A problem the view found while parsing: recorded like any other rejection.
+    error: IntakeError | None = None
+    retry_of: FailedInjection | None = None
+
+
+@dataclass
+class IntakeResult:
+    lead: Lead | None = None
+    created: bool = False
+    updated: bool = False
+    affected_rows: int = 0
+    activity: Activity | None = None
+    error: IntakeError | None = None
+    failure: FailedInjection | None = None
+    hopper_entry: Any = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class _Row:
+    request: IntakeRequest
+    values: dict[str, str] = field(default_factory=dict)
+    keys: MatchKeys = field(default_factory=MatchKeys)
+    result: IntakeResult = field(default_factory=IntakeResult)
+    list_obj: Any = None
+
+
+def lead_ingest(*, request: IntakeRequest) -> IntakeResult:
+    """Ingest one lead. Raises IntakeError (already recorded in the log) when it is rejected."""
+    result = leads_ingest(requests=[request])[0]
+    if result.error is not None:
+        raise result.error
+    return result
+
+
+def leads_ingest(*, requests: list[IntakeRequest]) -> list[IntakeResult]:
+    """Ingest many leads with a fixed number of queries; one result per request, in order."""
+    rules = global_settings_get()
+    rows = [_Row(request=r) for r in requests]
+    for row in rows:
+        _prepare(row, region=rules.default_phone_region)
+    live = [row for row in rows if row.result.error is None]
+    with transaction.atomic():
+        if live:
+            _lock_keys(live)
+            index = _load_candidates(live)
+            _decide_and_apply(live, index, rules)
+        failures = [row for row in rows if row.result.error is not None]
+        if failures:
+            _record_failures(failures)
+    return [row.result for row in rows]
+
+
+# -- validate and normalize ---------------------------------------------------------------
+
+
+def _prepare(row: _Row, *, region: str) -> None:
+    request = row.request
+    try:
+        if request.error is not None:
+            raise request.error
+        values = {}
+        for name, raw in request.fields.items():
+            if name not in MAX_LENGTHS:
+                raise invalid_value(name, "unknown field")
+            value = "" if raw is None else str(raw).strip()
+            if len(value) > MAX_LENGTHS[name]:
+                raise invalid_value(name, f"longer than {MAX_LENGTHS[name]} characters")
+            values[name] = value
+        email = normalize_email(values.get("email", ""))
+        phone = normalize_phone(
+            values.get("phone", ""), region=region, phone_code=values.get("phone_code")
+        )
+        if request.require_unique_field and not (email or phone):
+            raise missing_field("a unique field (EmailAddress or Phone)")
+        prospect_id = _uuid_or_error(request.prospect_id, "ProspectID")
+        lead_id = _uuid_or_error(request.lead_id, "leadId")
+        if request.operation in (Operation.UPDATE, Operation.CONVERT) and not lead_id:
+            raise missing_field("leadId")
+        search_field, search_value = "", ""
+        if request.search_by:
+            search_field, search_value = _search_key(request, values, email, phone)
+        row.values = values
+        row.keys = MatchKeys(
+            prospect_id=prospect_id,
+            email=email,
+            phone=phone,
+            lead_id=lead_id,
+            search_field=search_field,
+            search_value=search_value,
+        )
+    except IntakeError as error:
+        row.result.error = error
+
+
+def _uuid_or_error(value: str, name: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        return ""
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise invalid_value(name, f"not a valid id: {value}") from None
+
+
+def _search_key(
+    request: IntakeRequest, values: dict[str, str], email: str, phone: str
+) -> tuple[str, str]:
+    name = request.search_by
+    if name == "email":
+        if not email:
+            raise missing_field("EmailAddress (named by SearchBy)")
+        return "email_normalized", email
+    if name == "phone":
+        if not phone:
+            raise missing_field("Phone (named by SearchBy)")
+        return "phone_normalized", phone
+    if name.startswith("mx_"):
+        value = str(request.custom_fields.get(name, "")).strip()
+    elif name in MAX_LENGTHS:
+        value = values.get(name, "")
+    else:
+        raise invalid_value("SearchBy", f"unknown field {name}")
+    if not value:
+        raise missing_field(f"{name} (named by SearchBy)")
+    return name, value
+
+
+# -- lock and look up -----------------------------------------------------------------------
+
+
+def _lock_id(key: str) -> int:
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def _lock_keys(rows: list[_Row]) -> None:
+    """Serialize requests for the same identity until commit (PostgreSQL advisory locks).
+
+    SQLite needs none: its transactions begin IMMEDIATE, one writer at a time.
+    """
+    if connection.vendor != "postgresql":
+        return
+    keys = set()
+    for row in rows:
+        k = row.keys
+        if k.email:
+            keys.add("e:" + k.email)
+        if k.phone:
+            keys.add("p:" + k.phone)
+        if k.prospect_id:
+            keys.add("i:" + k.prospect_id)
+        if k.search_field:
+            keys.add(f"s:{k.search_field}:{k.search_value}")
+    if not keys:
+        return
+    ids = sorted({_lock_id(k) for k in keys})  # one order for everyone: no deadlocks
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock(k)) FROM "
+            "(SELECT k FROM unnest(%s::bigint[]) WITH ORDINALITY AS t(k, n) ORDER BY n) s",
+            [ids],
+        )
+
+
+def _load_candidates(rows: list[_Row]) -> LeadIndex:
+    """One query for every lead any request could match, one for visitors, one for lists."""
+    index = LeadIndex()
+    ids, emails, phones = set(), set(), set()
+    searches: dict[str, set[str]] = {}
+    visitor_ids = set()
+    list_ids = set()
+    for row in rows:
+        k = row.keys
+        for value in (k.prospect_id, k.lead_id):
+            if value:
+                ids.add(value)
+        if k.prospect_id and row.request.operation == Operation.CAPTURE:
+            visitor_ids.add(k.prospect_id)
+        if k.lead_id and row.request.operation == Operation.CONVERT:
+            visitor_ids.add(k.lead_id)
+        if k.email:
+            emails.add(k.email)
+        if k.phone:
+            phones.add(k.phone)
+        if k.search_field and k.search_field not in ("email_normalized", "phone_normalized"):
+            searches.setdefault(k.search_field, set()).add(k.search_value)
+        if row.request.dialer is not None:
+            list_ids.add(row.request.dialer.list_id)
+    index.search_fields = set(searches)
+
+    query = Q()
+    if ids:
+        query |= Q(id__in=ids)
+    if emails:
+        query |= Q(email_normalized__in=emails)
+    if phones:
+        query |= Q(phone_normalized__in=phones)
+    for name, values in searches.items():
+        if name.startswith("mx_"):
+            for value in values:
+                query |= Q(**{f"custom_fields__{name}": value})
+        else:
+            query |= Q(**{f"{name}__in": values})
+    if query:
+        leads = Lead.objects.filter(query).order_by("created_at", "id")
+        if list_ids:
+            leads = leads.select_related("list")
+        for lead in leads:
+            index.add(lead)
+            if list_ids and lead.list is not None:
+                index.list_campaign[lead.list_id] = lead.list.campaign_id
+                if lead.list.is_archived:
+                    index.archived_lists.add(lead.list_id)
+    if visitor_ids:
+        index.visitors = {
+            str(v.id): v
+            for v in Visitor.objects.filter(id__in=visitor_ids, converted_at__isnull=True)
+        }
+    if list_ids:
+        _attach_lists(rows, list_ids, index)
+    return index
+
+
+def _attach_lists(rows: list[_Row], list_ids: set[int], index: LeadIndex) -> None:
+    from lists_hopper.models import List
+    from lists_hopper.rules import dnc_hits
+
+    lists = {obj.id: obj for obj in List.objects.select_related("campaign").filter(id__in=list_ids)}
+    for obj in lists.values():
+        index.list_campaign[obj.id] = obj.campaign_id
+        if obj.is_archived:
+            index.archived_lists.add(obj.id)
+    dnc_rows = [r for r in rows if r.request.dialer and r.request.dialer.check_dnc and r.keys.phone]
+    hits = dnc_hits({r.keys.phone for r in dnc_rows}) if dnc_rows else {}
+    for row in rows:
+        dialer = row.request.dialer
+        if dialer is None:
+            continue
+        row.list_obj = lists.get(dialer.list_id)
+        if row.list_obj is None:
+            row.result.error = IntakeError(
+                ReasonCode.UNKNOWN_LIST, f"No such list: {dialer.list_id}", field="list_id"
+            )
+            continue
+        if dialer.check_dnc and row.keys.phone:
+            scopes = hits.get(row.keys.phone, set())
+            if None in scopes:
+                row.result.error = IntakeError(
+                    ReasonCode.DNC, "Phone number is on the Do Not Call list (account)"
+                )
+            elif row.list_obj.campaign_id in scopes:
+                row.result.error = IntakeError(
+                    ReasonCode.DNC, "Phone number is on the Do Not Call list (campaign)"
+                )
+
+
+# -- decide and write ----------------------------------------------------------------------
+
+
+def _dup_scope(row: _Row, insert_reject_duplicates: bool) -> DupScope | None:
+    dialer = row.request.dialer
+    if dialer is None or row.list_obj is None:
+        return None
+    check = dialer.check_dup
+    if check == 0 and (insert_reject_duplicates or dialer.update_if_found):
+        check = 1
+    if check == 0:
+        return None
+    kind = {1: "account", 2: "list", 3: "campaign"}[check]
+    return DupScope(
+        kind=kind,
+        list_id=row.list_obj.id,
+        campaign_id=row.list_obj.campaign_id,
+        include_archived=dialer.check_dup_archive,
+        update_if_found=dialer.update_if_found and not insert_reject_duplicates,
+    )
+
+
+def _decide_and_apply(rows: list[_Row], index: LeadIndex, rules: Any) -> None:
+    now = timezone.now()
+    creates: list[Lead] = []
+    updates: dict[Any, Lead] = {}
+    update_fields: set[str] = set()
+    activities: list[Activity] = []
+    converted: list[str] = []
+    accounts = _load_accounts(rows)
+    require_name = rules.require_contact_name
+    for row in rows:
+        if row.result.error is not None:
+            continue
+        request = row.request
+        decision = decide(
+            request.operation,
+            row.keys,
+            index,
+            reject_similar_email=rules.reject_duplicate_email_via_api,
+            scope=_dup_scope(row, rules.insert_reject_duplicates),
+        )
+        try:
+            account = _account_for(request, accounts)
+            if decision.action == Action.REJECT:
+                raise decision.error
+            if decision.action in (Action.CREATE, Action.CONVERT):
+                visitor = index.visitors.pop(decision.new_id, None) if decision.new_id else None
+                lead = _new_lead(row, decision.new_id, account, visitor)
+                if (require_name or request.require_contact_name) and not lead.contact_name:
+                    raise IntakeError(
+                        ReasonCode.MISSING_CONTACT_NAME,
+                        "Missing required fields (contact_name)",
+                        field="contact_name",
+                    )
+                creates.append(lead)
+                index.add(lead)
+                if decision.new_id:
+                    converted.append(decision.new_id)
+                row.result.created = True
+                row.result.affected_rows = 1
+                activities.append(_activity(row, lead, ActivityType.CREATED, now))
+            else:
+                lead = decision.lead
+                changed = _apply_update(lead, row, account)
+                if changed:
+                    lead.updated_at = now
+                    update_fields.update(changed)
+                    update_fields.add("updated_at")
+                    if lead._state.adding:
+                        pass  # created earlier in this call: the insert carries the change
+                    else:
+                        updates[lead.pk] = lead
+                    index.update(lead)
+                row.result.updated = True
+                row.result.affected_rows = 1
+            row.result.lead = lead
+            capture = _activity(row, lead, ActivityType.LEAD_CAPTURE, now)
+            row.result.activity = capture
+            activities.append(capture)
+        except IntakeError as error:
+            row.result.error = error
+            # A duplicate rejection posts the capture to the existing lead (rule 11).
+            duplicate = error.code in (ReasonCode.DUPLICATE_EMAIL, ReasonCode.DUPLICATE_PHONE)
+            if duplicate and decision.lead is not None and not decision.lead._state.adding:
+                activities.append(
+                    _activity(row, decision.lead, ActivityType.LEAD_CAPTURE, now, rejected=error)
+                )
+    if creates:
+        Lead.objects.bulk_create(creates)
+        for lead in creates:
+            lead._state.adding = False
+    if updates:
+        Lead.objects.bulk_update(list(updates.values()), sorted(update_fields))
+    if converted:
+        Visitor.objects.filter(id__in=converted).update(converted_at=now)
+    if activities:
+        Activity.objects.bulk_create(activities)
+    dialer_rows = [r for r in rows if r.request.dialer and r.result.error is None]
+    if dialer_rows:
+        _add_to_hopper(dialer_rows, now)
+
+
+def _load_accounts(rows: list[_Row]) -> dict[str, Account]:
+    ids = set()
+    for row in rows:
+        if row.result.error is None and row.request.related_company_id:
+            try:
+                ids.add(str(uuid.UUID(row.request.related_company_id.strip())))
+            except ValueError:
+                row.result.error = invalid_value(
+                    "RelatedCompanyId", f"not a valid id: {row.request.related_company_id}"
+                )
+    if not ids:
+        return {}
+    return {str(a.id): a for a in Account.objects.filter(id__in=ids)}
+
+
+def _account_for(request: IntakeRequest, accounts: dict[str, Account]) -> Account | None:
+    if not request.related_company_id:
+        return None
+    account = accounts.get(str(uuid.UUID(request.related_company_id.strip())))
+    if account is None:
+        raise IntakeError(
+            ReasonCode.NOT_FOUND,
+            f"No such account: {request.related_company_id}",
+            field="RelatedCompanyId",
+        )
+    return account
+
+
+def _compose_name(first: str, last: str) -> str:
+    return f"{first} {last}".strip()
+
+
+def _new_lead(row: _Row, new_id: str, account: Account | None, visitor: Visitor | None) -> Lead:
+    request, values = row.request, row.values
+    lead = Lead(**values)
+    if new_id:
+        lead.id = uuid.UUID(new_id)
+    if visitor is not None:
+        # The converted visitor's tracked source stays the lead's source.
+        for name in SOURCE_FIELDS:
+            if not getattr(lead, name):
+                setattr(lead, name, getattr(visitor, name))
+    if not lead.contact_name:
+        lead.contact_name = _compose_name(lead.first_name, lead.last_name)
+    if not lead.status:
+        lead.status = "New"
+    lead.email_normalized = row.keys.email
+    lead.phone_normalized = row.keys.phone
+    lead.custom_fields = dict(request.custom_fields)
+    lead.custom_field_sets = dict(request.custom_field_sets)
+    lead.created_by = request.api_user if getattr(request.api_user, "pk", None) else None
+    lead.account = account
+    if row.list_obj is not None:
+        lead.list = row.list_obj
+    lead.created_at = lead.updated_at = timezone.now()
+    return lead
+
+
+def _apply_update(lead: Lead, row: _Row, account: Account | None) -> list[str]:
+    """Apply the passed fields under LeadUpdateBehavior; returns the changed model fields."""
+    behavior = row.request.update_behavior
+    if behavior == UpdateBehavior.DO_NOT_UPDATE:
+        return []
+    changed: list[str] = []
+    old_composed = _compose_name(lead.first_name, lead.last_name)
+    for name, value in row.values.items():
+        current = getattr(lead, name)
+        if name in SOURCE_FIELDS and current:
+            continue  # a repeat capture never overwrites the lead source (rule 9)
+        if behavior == UpdateBehavior.UPDATE_ONLY_EMPTY and current:
+            continue
+        if behavior == UpdateBehavior.DO_NOT_UPDATE_UNIQUE and name in UNIQUE_FIELDS:
+            continue
+        if name in UNIQUE_FIELDS and not value:
+            continue  # an empty identifier never erases the one held
+        if name == "email" and row.keys.email == lead.email_normalized:
+            continue  # the same address written another way: keep the one held
+        if name == "phone" and row.keys.phone == lead.phone_normalized:
+            continue
+        if current != value:
+            setattr(lead, name, value)
+            changed.append(name)
+    if "email" in changed:
+        lead.email_normalized = row.keys.email
+        changed.append("email_normalized")
+    if "phone" in changed or ("phone_code" in changed and lead.phone):
+        lead.phone_normalized = row.keys.phone or lead.phone_normalized
+        changed.append("phone_normalized")
+    if "contact_name" not in row.values and {"first_name", "last_name"} & set(changed):
+        if not lead.contact_name or lead.contact_name == old_composed:
+            lead.contact_name = _compose_name(lead.first_name, lead.last_name)
+            changed.append("contact_name")
+    for attr, incoming in (
+        ("custom_fields", row.request.custom_fields),
+        ("custom_field_sets", row.request.custom_field_sets),
+    ):
+        merged = dict(getattr(lead, attr) or {})
+        for key, value in incoming.items():
+            if behavior == UpdateBehavior.UPDATE_ONLY_EMPTY and merged.get(key) not in (None, ""):
+                continue
+            merged[key] = value
+        if merged != getattr(lead, attr):
+            setattr(lead, attr, merged)
+            changed.append(attr)
+    if account is not None and lead.account_id != account.id:
+        lead.account = account
+        changed.append("account")
+    return changed
+
+
+def _activity(
+    row: _Row, lead: Lead, kind: str, now: Any, rejected: IntakeError | None = None
+) -> Activity:
+    request = row.request
+    data: dict[str, Any] = {
+        "family": request.family,
+        "endpoint": request.endpoint,
+        "source": {name: row.values[name] for name in SOURCE_FIELDS if row.values.get(name)},
+    }
+    note = f"{request.family} {request.endpoint}"
+    if rejected is not None:
+        data["rejected"] = {"reason_code": rejected.code, "reason": rejected.message}
+        note = f"Duplicate rejected: {rejected.message}"
+    return Activity(
+        lead=lead,
+        type=kind,
+        note=note[:512],
+        data=data,
+        created_by=request.api_user if getattr(request.api_user, "pk", None) else None,
+        created_at=now,
+    )
+
+
+def _add_to_hopper(rows: list[_Row], now: Any) -> None:
+    from lists_hopper.models import HopperEntry
+
+    entries, activities = [], []
+    for row in rows:
+        dialer = row.request.dialer
+        if not dialer.hopper:
+            continue
+        expires = None
+        if dialer.hopper_expire_in:
+            expires = now + timedelta(minutes=dialer.hopper_expire_in)
+        entry = HopperEntry(
+            lead=row.result.lead,
+            campaign_id=row.list_obj.campaign_id,
+            priority=dialer.hopper_priority,
+            expires_at=expires,
+            created_at=now,
+        )
+        entries.append(entry)
+        row.result.hopper_entry = entry
+        activities.append(
+            Activity(
+                lead=row.result.lead,
+                type=ActivityType.HOPPER_ADDED,
+                note=f"Added to hopper of campaign {row.list_obj.campaign_id}, "
+                f"priority {dialer.hopper_priority}",
+                data={
+                    "campaign_id": row.list_obj.campaign_id,
+                    "priority": dialer.hopper_priority,
+                    "expires_at": expires.isoformat() if expires else None,
+                },
+                created_by=row.request.api_user
+                if getattr(row.request.api_user, "pk", None)
+                else None,
+                created_at=now,
+            )
+        )
+    if entries:
+        HopperEntry.objects.bulk_create(entries)
+        Activity.objects.bulk_create(activities)
+
+
+def _record_failures(rows: list[_Row]) -> None:
+    for row in rows:
+        request = row.request
+        row.result.failure = failure_record(
+            error=row.result.error,
+            data=request.data,
+            family=request.family,
+            endpoint=request.endpoint,
+            query=request.query,
+            api_user=request.api_user,
+            remote_addr=request.remote_addr,
+            retry_of=request.retry_of,
+        )
+
+
+# -- visitors -------------------------------------------------------------------------------
+
+
+def visitor_track(*, prospect_id: str, source_fields: dict[str, str], data: dict) -> Visitor:
+    """Record an anonymous visitor (the website tracker's MXCProspectId) to convert later."""
+    visitor_id = _uuid_or_error(prospect_id, "ProspectID") or str(uuid.uuid4())
+    fields = {k: v for k, v in source_fields.items() if k in SOURCE_FIELDS}
+    visitor, created = Visitor.objects.get_or_create(
+        id=visitor_id, defaults={**fields, "data": data}
+    )
+    if not created:
+        for key, value in fields.items():
+            if value and not getattr(visitor, key):
+                setattr(visitor, key, value)
+        visitor.data = {**visitor.data, **data}
+        visitor.save()
+    return visitor

@@ -1,0 +1,126 @@
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
+
+from settings_global.models import (
+    SETTING_FIELDS,
+    ApiCredential,
+    GlobalSettings,
+    GlobalSettingsChange,
+)
+from settings_global.services import (
+    api_credential_create,
+    api_credential_revoke,
+    global_settings_get,
+    global_settings_update,
+)
+
+
+class GlobalSettingsChangeInline(admin.TabularInline):
+    model = GlobalSettingsChange
+    fields = ["changed_at", "changed_by", "via", "field", "old_value", "new_value"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    max_num = 0
+    ordering = ["-changed_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(GlobalSettings)
+class GlobalSettingsAdmin(admin.ModelAdmin):
+    """Settings > Global Settings: one row; every change is recorded (who, when, old, new)."""
+
+    fields = list(SETTING_FIELDS)
+    list_display = ["__str__", *SETTING_FIELDS, "updated_at"]
+    inlines = [GlobalSettingsChangeInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        obj = global_settings_get()
+        return HttpResponseRedirect(
+            reverse("admin:settings_global_globalsettings_change", args=[obj.pk])
+        )
+
+    def save_model(self, request, obj, form, change):
+        changes = {
+            name: form.cleaned_data[name] for name in form.changed_data if name in SETTING_FIELDS
+        }
+        global_settings_update(changes=changes, user=request.user, via="admin")
+
+
+@admin.register(GlobalSettingsChange)
+class GlobalSettingsChangeAdmin(admin.ModelAdmin):
+    list_display = ["changed_at", "changed_by", "via", "field", "old_value", "new_value"]
+    list_filter = ["field", "via", "changed_at"]
+    search_fields = ["field", "changed_by__username"]
+    list_select_related = ["changed_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ApiCredential)
+class ApiCredentialAdmin(admin.ModelAdmin):
+    """Create shows the secrets once; revoke takes effect at the next request in every worker."""
+
+    list_display = ["name", "user", "access_key", "is_active", "created_at", "revoked_at"]
+    list_filter = ["is_active", "created_at"]
+    search_fields = ["name", "access_key", "user__username"]
+    list_select_related = ["user"]
+    fields = ["user", "name"]
+    readonly_fields = ["access_key", "is_active", "created_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["user", "name"]
+        return ["user", "name", "access_key", "is_active", "created_at", "revoked_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return ["user", "name", "access_key", "is_active", "created_at", "revoked_at"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        issued = api_credential_create(
+            user=form.cleaned_data["user"], name=form.cleaned_data["name"]
+        )
+        obj.pk = issued.credential.pk
+        keys = "".join(
+            format_html("<br><b>{}</b>: <code>{}</code>", key, value)
+            for key, value in issued.as_dict().items()
+        )
+        self.message_user(
+            request,
+            format_html(
+                "Keys created. Copy them now: they are stored only as hashes and are not shown "
+                "again.{}",
+                format_html(keys),
+            ),
+            messages.WARNING,
+        )
+
+    @admin.action(description="Revoke the selected credentials", permissions=["change"])
+    def revoke(self, request, queryset):
+        count = 0
+        for credential in queryset.filter(is_active=True):
+            api_credential_revoke(credential=credential)
+            count += 1
+        self.message_user(request, f"Revoked {count} credential(s).")

@@ -1,0 +1,38 @@
+import json
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+from settings_global.models import ApiCredential
+from settings_global.services import api_user_create, global_settings_get
+
+DEMO_USER = "admin"
+DEMO_PASSWORD = "admin"
+DEMO_API_USER = "demo-vendor"
+
+
+class Command(BaseCommand):
+    help = "Create the demo superuser and demo API credential for `make run`, and print them."
+
+    def handle(self, *args, **options):
+        User = get_user_model()
+        if not User.objects.filter(username=DEMO_USER).exists():
+            User.objects.create_superuser(DEMO_USER, "admin@example.com", DEMO_PASSWORD)
+        global_settings_get()
+        keys_file = settings.BASE_DIR / "var" / "demo_api_credential.json"
+        active = ApiCredential.objects.filter(user__username=DEMO_API_USER, is_active=True)
+        if not active.exists() or not keys_file.exists():
+            active.update(is_active=False)
+            issued = api_user_create(name=DEMO_API_USER)
+            keys_file.parent.mkdir(exist_ok=True)
+            keys_file.write_text(json.dumps(issued.as_dict(), indent=2))
+            keys_file.chmod(0o600)
+        keys = json.loads(keys_file.read_text())
+        self.stdout.write("")
+        self.stdout.write("Admin:   http://127.0.0.1:8000/admin/  user admin, password admin")
+        self.stdout.write("API docs: http://127.0.0.1:8000/api/docs/")
+        self.stdout.write(f"Demo API credential (also in {keys_file}):")
+        for key, value in keys.items():
+            self.stdout.write(f"  {key}: {value}")
+        self.stdout.write("")

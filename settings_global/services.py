@@ -1,0 +1,154 @@
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from settings_global.models import (
+    GLOBAL_SETTINGS_CACHE_KEY,
+    SETTING_FIELDS,
+    ApiCredential,
+    GlobalSettings,
+    GlobalSettingsChange,
+    hash_secret,
+)
+
+API_USERS_GROUP = "API users"
+API_USER_DISPLAY_NAME = "System API User"
+
+
+def _cache_is_shared() -> bool:
+    # A per-process memory cache would keep a stale copy in the other processes after a save.
+    return "locmem" not in settings.CACHES["default"]["BACKEND"].lower()
+
+
+def global_settings_get() -> GlobalSettings:
+    """The live rules. Never a stale per-process copy: the shared cache is invalidated on save."""
+    shared = _cache_is_shared()
+    if shared:
+        cached = cache.get(GLOBAL_SETTINGS_CACHE_KEY)
+        if cached is not None:
+            return cached
+    obj = GlobalSettings.objects.filter(pk=1).first()
+    if obj is None:
+        obj, _ = GlobalSettings.objects.get_or_create(pk=1)
+    if shared:
+        cache.set(GLOBAL_SETTINGS_CACHE_KEY, obj, timeout=300)
+    return obj
+
+
+@transaction.atomic
+def global_settings_update(*, changes: dict[str, Any], user: Any, via: str) -> GlobalSettings:
+    """Apply changes to the singleton and record each changed switch: who, when, old, new."""
+    obj = GlobalSettings.objects.select_for_update().filter(pk=1).first()
+    if obj is None:
+        obj, _ = GlobalSettings.objects.get_or_create(pk=1)
+    audit = []
+    for name, value in changes.items():
+        if name not in SETTING_FIELDS:
+            continue
+        old = getattr(obj, name)
+        if old == value:
+            continue
+        setattr(obj, name, value)
+        audit.append(
+            GlobalSettingsChange(
+                global_settings=obj,
+                field=name,
+                old_value=str(old),
+                new_value=str(value),
+                changed_by=user if getattr(user, "pk", None) else None,
+                via=via,
+            )
+        )
+    if audit:
+        obj.save()
+        GlobalSettingsChange.objects.bulk_create(audit)
+    return obj
+
+
+@dataclass(frozen=True)
+class IssuedCredential:
+    """The secrets of a new credential, in clear: shown once, never stored."""
+
+    credential: ApiCredential
+    username: str
+    access_key: str
+    secret_key: str
+    api_key: str
+    auth_token: str
+    aninja_apikey: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "username": self.username,
+            "access_key": self.access_key,
+            "secret_key": self.secret_key,
+            "api_key": self.api_key,
+            "auth_token": self.auth_token,
+            "aninja_apikey": self.aninja_apikey,
+        }
+
+
+@transaction.atomic
+def api_user_create(*, name: str) -> IssuedCredential:
+    """Create the API user (the Django user that owns the leads it creates) and its keys."""
+    User = get_user_model()
+    user, _ = User.objects.get_or_create(
+        username=name,
+        defaults={"first_name": API_USER_DISPLAY_NAME, "last_name": f"({name})"},
+    )
+    if user.has_usable_password():
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    group, _ = Group.objects.get_or_create(name=API_USERS_GROUP)
+    user.groups.add(group)
+    return api_credential_create(user=user, name=name)
+
+
+def api_credential_create(*, user: Any, name: str) -> IssuedCredential:
+    access_key = "ak_" + secrets.token_hex(16)
+    secret_key = secrets.token_hex(32)
+    api_key = secrets.token_urlsafe(32)
+    auth_token = secrets.token_hex(32)
+    aninja_apikey = secrets.token_hex(32)
+    credential = ApiCredential.objects.create(
+        user=user,
+        name=name,
+        access_key=access_key,
+        secret_key_hash=hash_secret(secret_key),
+        api_key_hash=hash_secret(api_key),
+        auth_token_hash=hash_secret(auth_token),
+        aninja_apikey_hash=hash_secret(aninja_apikey),
+    )
+    return IssuedCredential(
+        credential=credential,
+        username=user.get_username(),
+        access_key=access_key,
+        secret_key=secret_key,
+        api_key=api_key,
+        auth_token=auth_token,
+        aninja_apikey=aninja_apikey,
+    )
+
+
+@transaction.atomic
+def api_user_revoke(*, name: str) -> int:
+    """Revoke every active credential of the user. No process caches credentials, so this holds
+    from the next request in every worker."""
+    return ApiCredential.objects.filter(user__username=name, is_active=True).update(
+        is_active=False, revoked_at=timezone.now()
+    )
+
+
+def api_credential_revoke(*, credential: ApiCredential) -> None:
+    ApiCredential.objects.filter(pk=credential.pk).update(
+        is_active=False, revoked_at=timezone.now()
+    )

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from tests.factories import ApiCredentialFactory, StaffFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # Rate-limit counters and the settings cache must not leak between tests.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api_user(db):
+    return UserFactory(username="vendor", first_name="System API User")
+
+
+@pytest.fixture
+def credential(api_user):
+    return ApiCredentialFactory(user=api_user, access_key="ak_vendor")
+
+
+@pytest.fixture
+def ls_keys(credential):
+    """The LeadSquared query string of the test credential."""
+    return f"accessKey={credential.access_key}&secretKey=secret-{credential.access_key}"
+
+
+@pytest.fixture
+def client():
+    return APIClient()
+
+
+@pytest.fixture
+def staff(db):
+    return StaffFactory(username="staff")
+
+
+@pytest.fixture
+def staff_client(staff):
+    c = APIClient()
+    c.force_authenticate(staff)
+    return c
