@@ -110,11 +110,11 @@ class LeadIndex:
 
     def remove(self, lead: Any) -> None:
         """Drop a lead's old keys before it is re-added with changed ones."""
-        self.by_id.pop(str(lead.id), None)
+        old = self.by_id.pop(str(lead.id), lead)
         for bucket in (self.by_email, self.by_phone, self.by_search):
-            for leads in bucket.values():
-                if lead in leads:
-                    leads.remove(lead)
+            for key, leads in bucket.items():
+                if any(item is old for item in leads):
+                    bucket[key] = [item for item in leads if item is not old]
 
     def update(self, lead: Any) -> None:
         self.remove(lead)

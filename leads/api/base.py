@@ -79,7 +79,7 @@ class FamilyAPIView(APIView):
     family = ""
 
     def error_response(self, status: int, kind: str, message: str) -> Response:
-        """kind is a reason code, or one of auth / rate_limit / not_found / server."""
+        """kind is a reason code, or one of auth / rate_limit / unknown_api / server."""
         raise NotImplementedError
 
     def intake_error_response(self, error: IntakeError) -> Response:
@@ -95,7 +95,7 @@ class FamilyAPIView(APIView):
             response["Retry-After"] = str(exc.retry_after)
             return response
         if isinstance(exc, Http404 | drf_exceptions.NotFound):
-            return self.error_response(404, "not_found", "The API could not be found")
+            return self.error_response(404, "unknown_api", "The API could not be found")
         if isinstance(exc, drf_exceptions.MethodNotAllowed):
             return self.error_response(405, "invalid_body", str(exc.detail))
         if isinstance(exc, drf_exceptions.APIException):

@@ -95,7 +95,7 @@ EXCEPTION_TYPES = {
     ReasonCode.INVALID_BODY: "MXInvalidJSONException",
     "auth": "MXUnAuthorizedAccessException",
     "rate_limit": "MXAPIRateLimitExceededException",
-    "not_found": "MXAPINotFoundException",
+    "unknown_api": "MXAPINotFoundException",
     "server": "MXUnknownException",
 }
 STATUS_MESSAGES = {
@@ -542,6 +542,6 @@ class LeadSquaredNotFoundView(LeadSquaredView):
     """Any other path under the family's prefix: LeadSquared's own 404 body."""
 
     def dispatch_any(self, request, *args, **kwargs):
-        return self.error_response(404, "not_found", "The API could not be found")
+        return self.error_response(404, "unknown_api", "The API could not be found")
 
     get = post = put = patch = delete = dispatch_any

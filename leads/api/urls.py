@@ -29,5 +29,5 @@ def leadsquared_other(request, rest: str):
 
 urlpatterns = [
     *[path(LS + name, view, name=f"ls-{name}") for name, view in _VIEWS.items()],
-    re_path(r"^v2/LeadManagement\.svc/(?P<rest>.*)$", leadsquared_other),
+    re_path(r"(?i)^v2/leadmanagement\.svc/(?P<rest>.*)$", leadsquared_other),
 ]
