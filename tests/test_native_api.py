@@ -163,3 +163,9 @@ def test_schema_and_docs_are_served(client):
     assert "/v2/LeadManagement.svc/Lead.Capture" in paths or any("Lead.Capture" in p for p in paths)
     assert "/api/v1/leads/" in paths
     assert client.get("/api/docs/").status_code == 200
+
+
+def test_admin_login_page_is_served(client):
+    response = client.get("/admin/login/")
+    assert response.status_code == 200
+    assert b"Lead intake CRM" in response.content

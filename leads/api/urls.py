@@ -1,3 +1,5 @@
+import re
+
 from django.urls import path, re_path
 
 from leads.api import leadsquared as ls
@@ -19,6 +21,11 @@ _VIEWS = {name: view.as_view() for name, view in LEADSQUARED.items()}
 _BY_LOWER = {name.lower(): view for name, view in _VIEWS.items()}
 
 
+def _any_case(text: str) -> str:
+    # Character classes, not (?i): Django must still be able to reverse the URLconf.
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in text)
+
+
 def leadsquared_other(request, rest: str):
     """Another spelling of a known call (LeadSquared's paths are case-insensitive), else its 404."""
     view = _BY_LOWER.get(rest.strip("/").lower())
@@ -29,5 +36,5 @@ def leadsquared_other(request, rest: str):
 
 urlpatterns = [
     *[path(LS + name, view, name=f"ls-{name}") for name, view in _VIEWS.items()],
-    re_path(r"(?i)^v2/leadmanagement\.svc/(?P<rest>.*)$", leadsquared_other),
+    re_path(rf"^{_any_case(LS)}(?P<rest>.*)$", leadsquared_other),
 ]
