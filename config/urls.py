@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from injectionlogs.api import FailedInjectionViewSet
+from leads.api.aninja import ContactFormView
 from leads.api.native import LeadViewSet
 from settings_global.api.views import GlobalSettingsView
 
@@ -18,6 +19,7 @@ admin.site.index_title = "Staff"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/settings/global/", GlobalSettingsView.as_view(), name="global-settings"),
+    path("api/v1/contactform/", ContactFormView.as_view(), name="aninja-contactform"),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

@@ -27,16 +27,23 @@ CREDENTIAL_KEYS = frozenset(
 )
 
 
+def _storable(text: str) -> str:
+    # PostgreSQL's jsonb cannot hold NUL; the row must still be written, so it is shown as U+FFFD.
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
+
+
 def strip_credentials(data: Any) -> Any:
     """Return the data with every credential-named key removed, at any depth."""
     if isinstance(data, Mapping):
         return {
-            str(key): strip_credentials(value)
+            _storable(str(key)): strip_credentials(value)
             for key, value in data.items()
             if str(key).lower() not in CREDENTIAL_KEYS
         }
     if isinstance(data, list | tuple):
         return [strip_credentials(item) for item in data]
+    if isinstance(data, str):
+        return _storable(data)
     return data
 
 
@@ -57,17 +64,17 @@ def failure_record(
     """
     if retry_of is not None:
         retry_of.reason_code = error.code
-        retry_of.reason = error.message
+        retry_of.reason = _storable(error.message)
         retry_of.retry_count += 1
         retry_of.save(update_fields=["reason_code", "reason", "retry_count"])
         return retry_of
     return FailedInjection.objects.create(
         reason_code=error.code,
-        reason=error.message,
+        reason=_storable(error.message),
         data=strip_credentials(data if data is not None else {}),
         query=strip_credentials(dict(query or {})),
         family=family,
-        endpoint=endpoint[:128],
+        endpoint=_storable(endpoint[:128]),
         api_user=api_user if getattr(api_user, "pk", None) else None,
         remote_addr=remote_addr or None,
     )

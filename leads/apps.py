@@ -7,4 +7,4 @@ class LeadsConfig(AppConfig):
 
     def ready(self) -> None:
         # Register each family's replayer for "Retry injection".
-        from leads.api import leadsquared_replay  # noqa: F401
+        from leads.api import aninja_replay, leadsquared_replay  # noqa: F401

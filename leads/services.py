@@ -173,6 +173,17 @@ def _prepare(row: _Row, *, region: str) -> None:
             if len(value) > MAX_LENGTHS[name]:
                 raise invalid_value(name, f"longer than {MAX_LENGTHS[name]} characters")
             values[name] = value
+        if request.operation == Operation.CREATE and request.require_contact_name:
+            # The contact form only ever creates: its one required field is checked first.
+            contact = values.get("contact_name") or _compose_name(
+                values.get("first_name", ""), values.get("last_name", "")
+            )
+            if not contact:
+                raise IntakeError(
+                    ReasonCode.MISSING_CONTACT_NAME,
+                    "Missing required fields (contact_name)",
+                    field="contact_name",
+                )
         email = normalize_email(values.get("email", ""))
         phone = normalize_phone(
             values.get("phone", ""), region=region, phone_code=values.get("phone_code")
