@@ -20,6 +20,12 @@ class Command(BaseCommand):
         if not User.objects.filter(username=DEMO_USER).exists():
             User.objects.create_superuser(DEMO_USER, "admin@example.com", DEMO_PASSWORD)
         global_settings_get()
+        from lists_hopper.models import Campaign, List
+
+        if not Campaign.objects.exists():
+            campaign = Campaign.objects.create(name="Demo campaign")
+            List.objects.create(name="Demo list", campaign=campaign)
+        demo_list = List.objects.select_related("campaign").order_by("id").first()
         keys_file = settings.BASE_DIR / "var" / "demo_api_credential.json"
         active = ApiCredential.objects.filter(user__username=DEMO_API_USER, is_active=True)
         if not active.exists() or not keys_file.exists():
@@ -32,6 +38,10 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write("Admin:   http://127.0.0.1:8000/admin/  user admin, password admin")
         self.stdout.write("API docs: http://127.0.0.1:8000/api/docs/")
+        if demo_list is not None:
+            self.stdout.write(
+                f"Dialer: list_id={demo_list.id} in campaign_id={demo_list.campaign_id}"
+            )
         self.stdout.write(f"Demo API credential (also in {keys_file}):")
         for key, value in keys.items():
             self.stdout.write(f"  {key}: {value}")
