@@ -21,6 +21,17 @@ TASK_BACKENDS = {
 }
 
 
+SQLITE_OPTIONS = {
+    # WAL lets the web, worker and scheduler processes read while one writes, and with
+    # synchronous=NORMAL a commit does not wait for the disk (a crash may lose the last commits,
+    # never corrupt the file). IMMEDIATE: a transaction takes the write lock when it begins, so
+    # two captures of one person are serialized.
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+}
+
+
 def env_str(name: str, default: str, environ: Mapping[str, str] = os.environ) -> str:
     return environ.get(name, default).strip()
 
@@ -51,12 +62,7 @@ def database_config(url: str | None, *, base_dir: Path) -> dict[str, Any]:
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(base_dir / "var" / "db.sqlite3"),
-            "OPTIONS": {
-                # WAL lets the web, worker and scheduler processes read while one writes.
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-            },
+            "OPTIONS": dict(SQLITE_OPTIONS),
         }
     scheme = urlparse(url).scheme
     if scheme not in {"postgres", "postgresql", "pgsql", "sqlite"}:
@@ -69,7 +75,7 @@ def database_config(url: str | None, *, base_dir: Path) -> dict[str, Any]:
         raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
     if config["ENGINE"] == "django.db.backends.sqlite3":
         config["CONN_MAX_AGE"] = 0
-        config["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+        config["OPTIONS"] = dict(SQLITE_OPTIONS)
     return config
 
 
