@@ -1,4 +1,7 @@
+import phonenumbers
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
@@ -30,10 +33,25 @@ class GlobalSettingsChangeInline(admin.TabularInline):
         return False
 
 
+class GlobalSettingsForm(forms.ModelForm):
+    class Meta:
+        model = GlobalSettings
+        fields = list(SETTING_FIELDS)
+
+    def clean_default_phone_region(self) -> str:
+        region = self.cleaned_data["default_phone_region"].strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise forms.ValidationError("Not a phone region such as US or GB.")
+        return region
+
+
 @admin.register(GlobalSettings)
 class GlobalSettingsAdmin(admin.ModelAdmin):
-    """Settings > Global Settings: one row; every change is recorded (who, when, old, new)."""
+    """Settings > Global Settings: one row; every change is recorded (who, when, old, new).
 
+    Staff with the view permission see it; only the change permission edits it."""
+
+    form = GlobalSettingsForm
     fields = list(SETTING_FIELDS)
     list_display = ["__str__", *SETTING_FIELDS, "updated_at"]
     inlines = [GlobalSettingsChangeInline]
@@ -44,7 +62,13 @@ class GlobalSettingsAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def get_object(self, request, object_id, from_field=None):
+        global_settings_get()  # the singleton exists from the first look on, even on a fresh DB
+        return super().get_object(request, object_id, from_field)
+
     def changelist_view(self, request, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
         obj = global_settings_get()
         return HttpResponseRedirect(
             reverse("admin:settings_global_globalsettings_change", args=[obj.pk])

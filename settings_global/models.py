@@ -2,13 +2,26 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import uuid
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 
-GLOBAL_SETTINGS_CACHE_KEY = "global-settings:v1"
+# The shared cache holds (generation, settings); a save gives the generation a new value once it
+# has committed, so a copy read from the database before the commit is never served after it.
+GLOBAL_SETTINGS_CACHE_KEY = "global-settings:v2"
+GLOBAL_SETTINGS_GENERATION_KEY = "global-settings:generation"
+
+
+def global_settings_invalidate() -> None:
+    """Drop the cached copy now, and retire every copy read before the commit once it commits."""
+    cache.delete(GLOBAL_SETTINGS_CACHE_KEY)
+    transaction.on_commit(
+        lambda: cache.set(GLOBAL_SETTINGS_GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+    )
+
 
 # The names, in the order staff see them; the native API uses the same names.
 SETTING_FIELDS = (
@@ -77,8 +90,8 @@ class GlobalSettings(models.Model):
     def save(self, *args, **kwargs) -> None:
         self.id = 1
         super().save(*args, **kwargs)
-        # Invalidate at once; every process reads the shared cache or the database next time.
-        cache.delete(GLOBAL_SETTINGS_CACHE_KEY)
+        # Every process reads the change from its very next call.
+        global_settings_invalidate()
 
     def as_dict(self) -> dict:
         return {name: getattr(self, name) for name in SETTING_FIELDS}

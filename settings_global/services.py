@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import secrets
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ from django.utils import timezone
 
 from settings_global.models import (
     GLOBAL_SETTINGS_CACHE_KEY,
+    GLOBAL_SETTINGS_GENERATION_KEY,
     SETTING_FIELDS,
     ApiCredential,
     GlobalSettings,
@@ -30,17 +32,26 @@ def _cache_is_shared() -> bool:
 
 
 def global_settings_get() -> GlobalSettings:
-    """The live rules. Never a stale per-process copy: the shared cache is invalidated on save."""
+    """The live rules, never a stale per-process copy: the database itself, or the shared cache
+    (one round trip) whose copy a save retires in every process (see global_settings_invalidate).
+    """
     shared = _cache_is_shared()
+    generation = None
     if shared:
-        cached = cache.get(GLOBAL_SETTINGS_CACHE_KEY)
-        if cached is not None:
-            return cached
+        found = cache.get_many([GLOBAL_SETTINGS_GENERATION_KEY, GLOBAL_SETTINGS_CACHE_KEY])
+        generation = found.get(GLOBAL_SETTINGS_GENERATION_KEY)
+        cached = found.get(GLOBAL_SETTINGS_CACHE_KEY)
+        if generation is None:
+            cache.add(GLOBAL_SETTINGS_GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+            generation = cache.get(GLOBAL_SETTINGS_GENERATION_KEY)
+        elif isinstance(cached, tuple) and len(cached) == 2 and cached[0] == generation:
+            return cached[1]
+    # Read after the generation: a save committing in between retires what is cached here.
     obj = GlobalSettings.objects.filter(pk=1).first()
     if obj is None:
         obj, _ = GlobalSettings.objects.get_or_create(pk=1)
-    if shared:
-        cache.set(GLOBAL_SETTINGS_CACHE_KEY, obj, timeout=300)
+    if shared and generation is not None:
+        cache.set(GLOBAL_SETTINGS_CACHE_KEY, (generation, obj), timeout=300)
     return obj
 
 
