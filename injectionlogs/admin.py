@@ -6,6 +6,11 @@ from django.utils.html import format_html
 from injectionlogs.models import FailedInjection
 
 
+def _some(items: list[str], limit: int = 10) -> str:
+    shown = "; ".join(items[:limit])
+    return shown + (f"; and {len(items) - limit} more" if len(items) > limit else "")
+
+
 @admin.register(FailedInjection)
 class FailedInjectionAdmin(admin.ModelAdmin):
     """Settings > Logs > Failed leads API injection: read-only, with "Retry injection"."""
@@ -50,6 +55,14 @@ class FailedInjectionAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def has_view_permission(self, request, obj=None):
+        # The data can hold personal data: the view permission itself, not the change one that
+        # Django's default would also accept.
+        return request.user.has_perm("injectionlogs.view_failedinjection")
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)
+
     def has_retry_permission(self, request):
         return request.user.has_perm("injectionlogs.retry_failedinjection")
 
@@ -74,16 +87,22 @@ class FailedInjectionAdmin(admin.ModelAdmin):
     def retry_injection(self, request, queryset):
         from leads.replay import failure_retry
 
-        done, failed = 0, 0
+        done, failed = [], []
         for failure in queryset.filter(resolved_at__isnull=True).order_by("id"):
             lead, error = failure_retry(failure=failure, user=request.user)
             if lead is not None:
-                done += 1
+                done.append(f"#{failure.pk} -> lead {lead.pk}")
             else:
-                failed += 1
+                failed.append(f"#{failure.pk}: {error.message}")
         if done:
-            self.message_user(request, f"{done} lead(s) injected.", messages.SUCCESS)
+            self.message_user(
+                request, f"{len(done)} lead(s) injected: {_some(done)}.", messages.SUCCESS
+            )
         if failed:
             self.message_user(
-                request, f"{failed} row(s) failed again; see their new reason.", messages.WARNING
+                request,
+                f"{len(failed)} row(s) failed again and keep the new reason: {_some(failed)}",
+                messages.WARNING,
             )
+        if not done and not failed:
+            self.message_user(request, "The selected rows are already resolved.", messages.INFO)

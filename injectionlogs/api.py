@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import django_filters
-from rest_framework import serializers, viewsets
+from rest_framework import permissions, serializers, viewsets
 
 from injectionlogs.models import FailedInjection
 
@@ -39,8 +39,21 @@ class FailedInjectionFilter(django_filters.FilterSet):
         fields = ["reason_code", "family"]
 
 
+class CanViewFailedInjections(permissions.IsAdminUser):
+    """Staff with the log's view permission: its data can hold personal data."""
+
+    message = "You do not have permission to view the failed injection log."
+
+    def has_permission(self, request, view):
+        return super().has_permission(request, view) and request.user.has_perm(
+            "injectionlogs.view_failedinjection"
+        )
+
+
 class FailedInjectionViewSet(viewsets.ReadOnlyModelViewSet):
-    """Failed leads API injection, newest first. The data can hold personal data: staff only."""
+    """Failed leads API injection, newest first. Staff with the view permission only."""
+
+    permission_classes = [CanViewFailedInjections]
 
     serializer_class = FailedInjectionSerializer
     filterset_class = FailedInjectionFilter
