@@ -581,6 +581,13 @@ def _apply_update(lead: Lead, row: _Row, account: Account | None) -> list[str]:
     if account is not None and lead.account_id != account.id:
         lead.account = account
         changed.append("account")
+    if (
+        row.request.operation == Operation.UPDATE
+        and row.list_obj is not None
+        and lead.list_id != row.list_obj.id
+    ):
+        lead.list = row.list_obj  # Convoso /v1/leads/update?list_id= moves the lead
+        changed.append("list")
     return changed
 
 
@@ -608,9 +615,18 @@ def _activity(
 
 
 def _add_to_hopper(rows: list[_Row], now: Any) -> None:
-    from lists_hopper.models import HopperEntry
+    from lists_hopper.models import HopperEntry, HopperState
 
-    entries, activities = [], []
+    # A lead found again (update_if_found) that is still live in the campaign's hopper keeps
+    # its one entry, with the new priority and expiry: the dialer must not call it twice.
+    found = {r.result.lead.pk for r in rows if r.request.dialer.hopper and not r.result.created}
+    live = {}
+    if found:
+        live = {
+            (e.lead_id, e.campaign_id): e
+            for e in HopperEntry.objects.filter(lead_id__in=found, state=HopperState.LIVE)
+        }
+    entries, refreshed, activities = [], [], []
     for row in rows:
         dialer = row.request.dialer
         if not dialer.hopper:
@@ -618,14 +634,19 @@ def _add_to_hopper(rows: list[_Row], now: Any) -> None:
         expires = None
         if dialer.hopper_expire_in:
             expires = now + timedelta(minutes=dialer.hopper_expire_in)
-        entry = HopperEntry(
-            lead=row.result.lead,
-            campaign_id=row.list_obj.campaign_id,
-            priority=dialer.hopper_priority,
-            expires_at=expires,
-            created_at=now,
-        )
-        entries.append(entry)
+        entry = live.get((row.result.lead.pk, row.list_obj.campaign_id))
+        if entry is not None:
+            entry.priority, entry.expires_at = dialer.hopper_priority, expires
+            refreshed.append(entry)
+        else:
+            entry = HopperEntry(
+                lead=row.result.lead,
+                campaign_id=row.list_obj.campaign_id,
+                priority=dialer.hopper_priority,
+                expires_at=expires,
+                created_at=now,
+            )
+            entries.append(entry)
         row.result.hopper_entry = entry
         activities.append(
             Activity(
@@ -646,6 +667,9 @@ def _add_to_hopper(rows: list[_Row], now: Any) -> None:
         )
     if entries:
         HopperEntry.objects.bulk_create(entries)
+    if refreshed:
+        HopperEntry.objects.bulk_update(refreshed, ["priority", "expires_at"])
+    if activities:
         Activity.objects.bulk_create(activities)
 
 

@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class ListsHopperConfig(AppConfig):
     name = "lists_hopper"
     verbose_name = "Lists, campaigns and hopper"
+
+    def ready(self) -> None:
+        # Register the Convoso family's replayer for "Retry injection".
+        from lists_hopper.api import replay  # noqa: F401

@@ -1,34 +1,81 @@
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
+
 from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
-from leads.models import Activity, ActivityType
-from lists_hopper.models import HopperEntry, HopperState
+from lists_hopper.models import HopperEntry, WorkflowRule
+from lists_hopper.services import (
+    EXPIRY_BATCH,
+    hopper_expire_due,
+    webhook_attempt_record,
+    webhook_payload,
+    webhook_post,
+)
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_MAX_ATTEMPTS = 5
+# The wait before attempt 2, 3, 4 and 5.
+WEBHOOK_BACKOFF_SECONDS = (30, 120, 600, 1800)
 
 
 @task()
 def expire_hopper_entries() -> int:
-    """Remove live hopper entries past their expiry; each expiry shows on the lead."""
-    now = timezone.now()
-    with transaction.atomic():
-        entries = list(
-            HopperEntry.objects.select_for_update(skip_locked=True).filter(
-                state=HopperState.LIVE, expires_at__lte=now
-            )[:1000]
-        )
-        if not entries:
-            return 0
-        HopperEntry.objects.filter(pk__in=[e.pk for e in entries]).update(state=HopperState.EXPIRED)
-        Activity.objects.bulk_create(
-            Activity(
-                lead_id=entry.lead_id,
-                type=ActivityType.HOPPER_EXPIRED,
-                note=f"Hopper entry expired in campaign {entry.campaign_id}",
-                data={"campaign_id": entry.campaign_id, "priority": entry.priority},
-                created_at=now,
-            )
-            for entry in entries
-        )
-    return len(entries)
+    """Remove live hopper entries past their expiry and fire the "Hopper Expire" workflow rules.
+
+    Enqueued by the scheduler every 30 s. The webhook deliveries are enqueued in the same
+    transaction as the expiry, so that with the database backend neither goes without the other.
+    """
+    total = 0
+    while True:
+        with transaction.atomic():
+            count, deliveries = hopper_expire_due()
+            for delivery in deliveries:
+                deliver_hopper_webhook.enqueue(
+                    rule_id=delivery.rule_id, entry_id=delivery.entry_id, attempt=1
+                )
+        total += count
+        if count < EXPIRY_BATCH:
+            return total
+
+
+@task()
+def deliver_hopper_webhook(rule_id: int, entry_id: int, attempt: int = 1) -> bool:
+    """POST the expired entry's lead to the rule's webhook; on failure try again with back-off.
+
+    Every attempt is an activity on the lead. Returns whether this attempt was delivered.
+    """
+    rule = WorkflowRule.objects.filter(pk=rule_id, is_active=True).first()
+    entry = HopperEntry.objects.filter(pk=entry_id).first()
+    if rule is None or entry is None or not rule.webhook_url:
+        return False  # the rule was switched off or deleted since: nothing to deliver
+    status, error = webhook_post(
+        url=rule.webhook_url, payload=webhook_payload(rule=rule, entry=entry)
+    )
+    if not error and status is not None and not 200 <= status < 300:
+        error = f"HTTP {status}"
+    retry_at = None
+    if error and attempt < WEBHOOK_MAX_ATTEMPTS:
+        delay = WEBHOOK_BACKOFF_SECONDS[min(attempt, len(WEBHOOK_BACKOFF_SECONDS)) - 1]
+        retry_at = timezone.now() + timedelta(seconds=delay)
+    webhook_attempt_record(
+        rule=rule,
+        entry=entry,
+        attempt=attempt,
+        max_attempts=WEBHOOK_MAX_ATTEMPTS,
+        status=status,
+        error=error,
+        retry_at=retry_at,
+    )
+    if retry_at is not None:
+        again = deliver_hopper_webhook
+        if again.get_backend().supports_defer:
+            again = again.using(run_after=retry_at)
+        else:
+            log.info("task backend cannot defer: retrying the webhook for rule %s now", rule_id)
+        again.enqueue(rule_id=rule_id, entry_id=entry_id, attempt=attempt + 1)
+    return not error
