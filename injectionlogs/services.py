@@ -68,7 +68,31 @@ def failure_record(
         retry_of.retry_count += 1
         retry_of.save(update_fields=["reason_code", "reason", "retry_count"])
         return retry_of
-    return FailedInjection.objects.create(
+    failure = failure_new(
+        error=error,
+        data=data,
+        family=family,
+        endpoint=endpoint,
+        query=query,
+        api_user=api_user,
+        remote_addr=remote_addr,
+    )
+    failure.save(force_insert=True)
+    return failure
+
+
+def failure_new(
+    *,
+    error: IntakeError,
+    data: Any,
+    family: str,
+    endpoint: str,
+    query: Mapping[str, Any] | None = None,
+    api_user: Any = None,
+    remote_addr: str | None = None,
+) -> FailedInjection:
+    """One rejected lead's log row, unsaved: the pipeline writes a call's rows in one insert."""
+    return FailedInjection(
         reason_code=error.code,
         reason=_storable(error.message),
         data=strip_credentials(data if data is not None else {}),

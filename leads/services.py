@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from injectionlogs.errors import IntakeError, invalid_value, missing_field
 from injectionlogs.models import FailedInjection, ReasonCode
-from injectionlogs.services import failure_record
+from injectionlogs.services import failure_new, failure_record
 from leads.matching import Action, DupScope, LeadIndex, MatchKeys, Operation, decide
 from leads.models import Account, Activity, ActivityType, Lead, Visitor
 from leads.normalize import normalize_email, normalize_phone
@@ -319,7 +319,11 @@ def _load_candidates(rows: list[_Row]) -> LeadIndex:
         else:
             query |= Q(**{f"{name}__in": values})
     if query:
+        # FOR UPDATE (PostgreSQL; in one order, so no deadlock): a call that finds a lead by a
+        # key this call did not lock waits for the writer and reads its changes, else its batch
+        # update would write back the stale values of the fields it updates on other leads.
         leads = Lead.objects.filter(query).order_by("created_at", "id")
+        leads = leads.select_for_update(of=("self",))
         if list_ids:
             leads = leads.select_related("list")
         for lead in leads:
@@ -453,9 +457,10 @@ def _decide_and_apply(rows: list[_Row], index: LeadIndex, rules: Any) -> None:
             activities.append(capture)
         except IntakeError as error:
             row.result.error = error
-            # A duplicate rejection posts the capture to the existing lead (rule 11).
+            # A duplicate rejection posts the capture to the existing lead (rule 11), also to one
+            # an earlier row of this call created: it is inserted before the activities.
             duplicate = error.code in (ReasonCode.DUPLICATE_EMAIL, ReasonCode.DUPLICATE_PHONE)
-            if duplicate and decision.lead is not None and not decision.lead._state.adding:
+            if duplicate and decision.lead is not None:
                 activities.append(
                     _activity(row, decision.lead, ActivityType.LEAD_CAPTURE, now, rejected=error)
                 )
@@ -674,18 +679,26 @@ def _add_to_hopper(rows: list[_Row], now: Any) -> None:
 
 
 def _record_failures(rows: list[_Row]) -> None:
+    """One insert for all of a call's new log rows; a replay updates the row it replays."""
+    new_rows = []
     for row in rows:
         request = row.request
-        row.result.failure = failure_record(
-            error=row.result.error,
-            data=request.data,
-            family=request.family,
-            endpoint=request.endpoint,
-            query=request.query,
-            api_user=request.api_user,
-            remote_addr=request.remote_addr,
-            retry_of=request.retry_of,
-        )
+        origin = {
+            "error": row.result.error,
+            "data": request.data,
+            "family": request.family,
+            "endpoint": request.endpoint,
+            "query": request.query,
+            "api_user": request.api_user,
+            "remote_addr": request.remote_addr,
+        }
+        if request.retry_of is not None:
+            row.result.failure = failure_record(**origin, retry_of=request.retry_of)
+        else:
+            row.result.failure = failure_new(**origin)
+            new_rows.append(row.result.failure)
+    if new_rows:
+        FailedInjection.objects.bulk_create(new_rows)
 
 
 # -- visitors -------------------------------------------------------------------------------

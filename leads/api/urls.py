@@ -3,6 +3,7 @@ import re
 from django.urls import path, re_path
 
 from leads.api import leadsquared as ls
+from leads.api import leadsquared_bulk as ls_bulk
 
 LS = "v2/LeadManagement.svc/"
 
@@ -16,6 +17,7 @@ LEADSQUARED = {
     "Leads.GetById": ls.LeadsGetByIdView,
     "Leads.GetByEmailaddress": ls.LeadsGetByEmailView,
     "LeadsMetaData.Get": ls.LeadsMetaDataView,
+    "Lead/Bulk/CreateOrUpdate": ls_bulk.LeadBulkCreateOrUpdateView,
 }
 _VIEWS = {name: view.as_view() for name, view in LEADSQUARED.items()}
 _BY_LOWER = {name.lower(): view for name, view in _VIEWS.items()}

@@ -1,0 +1,167 @@
+"""LeadSquared Lead/Bulk/CreateOrUpdate: up to the bulk row limit of leads in one call.
+
+Each row is a Lead.CreateOrUpdate (email and phone are the search keys, SearchBy overrides, a unique
+field is required) and gets its own result: a row that fails is logged on its own and does not fail
+the others. All the rows go through the pipeline together (leads_ingest), so a call costs the same
+few queries whether it holds 1 row or 25, and a row naming a person an earlier row created updates
+that lead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.response import Response
+
+from injectionlogs.errors import IntakeError, invalid_body
+from injectionlogs.services import failure_record
+from leads.api.base import client_addr, query_dict
+from leads.api.leadsquared import (
+    ATTRIBUTES,
+    ERROR_RESPONSES,
+    EXCEPTION_TYPES,
+    KEY_PARAMS,
+    LeadSquaredView,
+    build_request,
+    update_behavior,
+)
+from leads.matching import Operation
+from leads.services import IntakeResult, leads_ingest
+from settings_global.services import global_settings_get
+
+ROW_EXAMPLE = [
+    {"Attribute": "EmailAddress", "Value": "email0@example.com"},
+    {"Attribute": "FirstName", "Value": "F0Name"},
+    {"Attribute": "mx_City", "Value": "Bangalore"},
+    {
+        "Attribute": "mx_KYC",
+        "Value": "",
+        "Fields": [
+            {"Attribute": "Status", "Value": "Pending"},
+            {"Attribute": "mx_CustomObject_1", "Value": "XYZ12345.png"},
+        ],
+    },
+    {"Attribute": "SearchBy", "Value": "EmailAddress"},
+]
+ROWS_SCHEMA = {
+    "application/json": {
+        "type": "array",
+        "description": "One attribute array per lead; at most the bulk row limit (25).",
+        "items": ATTRIBUTES["application/json"],
+    }
+}
+RESULTS_SCHEMA = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "RowNumber": {"type": "integer"},
+            "LeadId": {"type": "string", "format": "uuid", "nullable": True},
+            "LeadCreated": {"type": "boolean"},
+            "LeadUpdated": {"type": "boolean"},
+            "AffectedRows": {"type": "integer"},
+            "ExceptionType": {"type": "string"},
+            "ExceptionMessage": {"type": "string"},
+        },
+        "required": ["RowNumber", "LeadId", "LeadCreated", "LeadUpdated", "AffectedRows"],
+    },
+}
+
+
+def row_result(number: int, result: IntakeResult) -> dict[str, Any]:
+    if result.error is None:
+        return {
+            "RowNumber": number,
+            "LeadId": str(result.lead.id),
+            "LeadCreated": result.created,
+            "LeadUpdated": result.updated,
+            "AffectedRows": result.affected_rows,
+        }
+    return {
+        "RowNumber": number,
+        "LeadId": None,
+        "LeadCreated": False,
+        "LeadUpdated": False,
+        "AffectedRows": 0,
+        "ExceptionType": EXCEPTION_TYPES.get(result.error.code, "MXInvalidInputException"),
+        "ExceptionMessage": result.error.message,
+    }
+
+
+def row_error(number: int, row: Any) -> IntakeError | None:
+    """A row that is not an attribute array is that row's error, not the call's."""
+    if not isinstance(row, list):
+        return invalid_body(f"row {number} must be a JSON array of {{Attribute, Value}} objects")
+    if not row:
+        return invalid_body(f"row {number} holds no attributes")
+    return None
+
+
+@extend_schema(
+    tags=["LeadSquared"],
+    summary="Lead/Bulk/CreateOrUpdate: create or update up to 25 leads, one result per row",
+    description=(
+        "Each row is matched like Lead.CreateOrUpdate: email and phone are the search keys, a "
+        "SearchBy attribute (e.g. FirstName or mx_City) overrides them, and each row must carry "
+        "EmailAddress or Phone. A row that fails carries ExceptionType and ExceptionMessage and "
+        "is logged; the other rows go ahead. More rows than the bulk row limit is a 400."
+    ),
+    parameters=[
+        *KEY_PARAMS,
+        OpenApiParameter(
+            "LeadUpdateBehavior",
+            str,
+            OpenApiParameter.QUERY,
+            enum=["DoNotUpdate", "UpdateOnlyEmptyFields", "DoNotUpdateUniqueFields"],
+        ),
+    ],
+    request=ROWS_SCHEMA,
+    responses={
+        200: OpenApiResponse(response=RESULTS_SCHEMA, description="One result per row, in order"),
+        **ERROR_RESPONSES,
+    },
+    examples=[OpenApiExample("rows", value=[ROW_EXAMPLE], request_only=True)],
+)
+class LeadBulkCreateOrUpdateView(LeadSquaredView):
+    def post(self, request: Any, *args: Any, **kwargs: Any) -> Response:
+        credential = self.authenticate_keys(request)
+        body, error = self.read_json(request)
+        origin = {
+            "endpoint": request.path,
+            "query": query_dict(request),
+            "api_user": credential.user,
+            "remote_addr": client_addr(request),
+        }
+        if error is None:
+            error = self.call_error(body, origin["query"])
+        if error is not None:
+            # The whole call is refused: one log row holds the body as received.
+            failure_record(error=error, data=body, family=self.family, **origin)
+            raise error
+        requests = [
+            build_request(
+                operation=Operation.CREATE_OR_UPDATE,
+                body=row,
+                error=row_error(number, row),
+                **origin,
+            )
+            for number, row in enumerate(body, start=1)
+        ]
+        results = leads_ingest(requests=requests)
+        return Response([row_result(n, result) for n, result in enumerate(results, start=1)])
+
+    def call_error(self, body: Any, query: dict[str, str]) -> IntakeError | None:
+        """Why the call as a whole is not to specification, if it is not."""
+        if not isinstance(body, list):
+            return invalid_body("the body must be a JSON array of attribute arrays, one per lead")
+        if not body:
+            return invalid_body("the body holds no rows")
+        limit = global_settings_get().bulk_row_limit
+        if len(body) > limit:
+            return invalid_body(f"{len(body)} rows; at most {limit} rows per call")
+        try:
+            update_behavior(query)  # one bad option for every row is the call's error
+        except IntakeError as exc:
+            return exc
+        return None
