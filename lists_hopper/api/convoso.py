@@ -115,6 +115,7 @@ MAX_KEY_LENGTH = 100
 TRUE = {"1", "true", "yes", "y", "on"}
 FALSE = {"0", "false", "no", "n", "off", ""}
 _INT = re.compile(r"[+-]?[0-9]+")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def _text(value: Any) -> str:
@@ -155,13 +156,14 @@ def read_params(request: Any) -> tuple[dict[str, str], IntakeError | None]:
         params["raw_body"] = request.body.decode("utf-8", "replace")[:10_000]
     except APIException as exc:  # an unsupported media type, a broken multipart body
         error = invalid_body(str(exc.detail))
-    # PostgreSQL can store no NUL character, in text or in JSON: the log must still take it.
-    if any("\x00" in key or "\x00" in value for key, value in params.items()):
+    # A NUL character (PostgreSQL stores none, in text or JSON) or a lone surrogate from a JSON
+    # escape (not UTF-8 at all) cannot be stored: the log must still take the call.
+    if any(_UNSTORABLE.search(key) or _UNSTORABLE.search(value) for key, value in params.items()):
         params = {
-            key.replace("\x00", "\ufffd"): value.replace("\x00", "\ufffd")
+            _UNSTORABLE.sub("\ufffd", key): _UNSTORABLE.sub("\ufffd", value)
             for key, value in params.items()
         }
-        error = error or invalid_body("a parameter holds a NUL character")
+        error = error or invalid_body("a parameter holds a NUL character or invalid text")
     if error is None:
         nested = sorted(key for key in params if "[" in key or "]" in key)
         if nested:
@@ -533,6 +535,8 @@ def _date_param(params: dict[str, str], name: str) -> datetime | None:
             value = datetime.strptime(raw, fmt)  # noqa: DTZ007 (made aware below)
         except ValueError:
             continue
+        if not 1900 <= value.year <= 9998:  # and the conversion to UTC cannot overflow
+            raise invalid_value(name, f"{value.year} is out of range (1900-9998)")
         if fmt == "%Y-%m-%d" and name.endswith("_end_date"):
             value = datetime.combine(value.date(), time.max)
         return timezone.make_aware(value)

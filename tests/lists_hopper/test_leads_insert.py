@@ -367,6 +367,14 @@ def test_a_nul_character_is_refused_and_logged(insert):
     assert row.data["first_name"] == "A\ufffdB"
 
 
+def test_a_lone_surrogate_in_json_is_refused_and_logged(client, lst, credential):
+    raw = json.dumps({"list_id": lst.id, "phone_number": "2015550123", "first_name": "A#B"})
+    raw = raw.replace("#", "\\ud800")  # the JSON escape of a lone surrogate
+    response = client.post(f"{INSERT}?auth_token={TOKEN}", raw, content_type="application/json")
+    row = assert_rejected(response, 6062, "invalid_body")
+    assert row.data["first_name"] == "A\ufffdB"
+
+
 def test_credentials_never_reach_the_log(client, lst, credential):
     response = client.post(
         f"{INSERT}?auth_token={TOKEN}",

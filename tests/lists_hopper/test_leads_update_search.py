@@ -183,6 +183,7 @@ def test_search_limit_defaults_to_10_and_pages(convoso, lst):
         ({"limit": "ten"}, 7258),
         ({"offset": "-5"}, 7231),
         ({"created_at_start_date": "yesterday"}, 6031),
+        ({"created_at_start_date": "0001-01-01"}, 6031),
         ({"phone_number": "abc"}, 6008),
         ({"list_id": "x"}, 6062),
         ({"lead_id": "x"}, 6062),
