@@ -173,6 +173,7 @@ def _prepare(row: _Row, *, region: str) -> None:
             if len(value) > MAX_LENGTHS[name]:
                 raise invalid_value(name, f"longer than {MAX_LENGTHS[name]} characters")
             values[name] = value
+        _reject_nul(values, request.custom_fields, request.custom_field_sets)
         if request.operation == Operation.CREATE and request.require_contact_name:
             # The contact form only ever creates: its one required field is checked first.
             contact = values.get("contact_name") or _compose_name(
@@ -208,6 +209,25 @@ def _prepare(row: _Row, *, region: str) -> None:
         )
     except IntakeError as error:
         row.result.error = error
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+def _reject_nul(*groups: dict[str, Any]) -> None:
+    """PostgreSQL text and jsonb cannot hold NUL: a row carrying one is the sender's error, not a
+    database error that would fail every row of the call."""
+    for group in groups:
+        for name, value in group.items():
+            if _has_nul(name) or _has_nul(value):
+                raise invalid_value(name.replace("\x00", "\\0"), "contains a NUL character")
 
 
 def _uuid_or_error(value: str, name: str) -> str:

@@ -424,6 +424,30 @@ def test_the_path_is_case_insensitive(bulk):
     assert response.json()[0]["LeadCreated"] is True
 
 
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"Attribute": "mx_Note", "Value": "a\x00b"},
+        {"Attribute": "FirstName", "Value": "a\x00b"},
+        {"Attribute": "EmailAddress", "Value": "a\x00b@x.com"},
+        {"Attribute": "mx_\x00", "Value": "a"},
+        {"Attribute": "mx_KYC", "Value": "", "Fields": [{"Attribute": "S", "Value": "\x00"}]},
+    ],
+    ids=["custom-field", "field", "email", "attribute-name", "field-set"],
+)
+def test_a_nul_character_fails_its_row_not_the_call(bulk, item):
+    # PostgreSQL cannot store NUL: without the check the whole call was a 500.
+    rows = [[{"Attribute": "Phone", "Value": "2015550123"}, item], attrs(EmailAddress="b@x.com")]
+    results = bulk(rows).json()
+    assert results[0]["ExceptionType"] == "MXInvalidInputException"
+    assert results[0]["ExceptionMessage"].endswith("contains a NUL character")
+    assert results[1]["LeadCreated"] is True
+    assert Lead.objects.get().email_normalized == "b@x.com"
+    failure = FailedInjection.objects.get()
+    assert failure.reason_code == "invalid_value"
+    assert "\ufffd" in json.dumps(failure.data, ensure_ascii=False)  # kept, NUL shown as U+FFFD
+
+
 # -- rows of one call that name the same person ----------------------------------------------
 
 
