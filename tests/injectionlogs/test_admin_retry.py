@@ -8,6 +8,7 @@ import threading
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.urls import reverse
 
@@ -248,8 +249,6 @@ def test_the_injection_logs_api_needs_the_view_permission(client, user_perms, st
 
 def test_a_non_staff_user_with_the_permission_is_refused_by_the_api(client):
     user = UserFactory(username="outsider")
-    from django.contrib.auth.models import Permission
-
     user.user_permissions.add(Permission.objects.get(codename="view_failedinjection"))
     client.force_authenticate(user)
     assert client.get("/api/v1/injection-logs/").status_code == 403
