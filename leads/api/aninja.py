@@ -123,6 +123,11 @@ def read_form(request: Any) -> tuple[Any, IntakeError | None]:
             return {"raw": text}, invalid_body(f"malformed JSON ({exc})")
         if not isinstance(body, dict):
             return {"raw": text}, invalid_body("the JSON body must be an object of form fields")
+        try:
+            json.dumps(body, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            # A lone \ud800 escape decodes to no character: it can be neither stored nor echoed.
+            return {"raw": text}, invalid_body("a string holds a lone surrogate escape")
         return body, None
     if media_type in FORM_TYPES:
         try:

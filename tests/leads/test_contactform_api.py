@@ -186,6 +186,8 @@ def test_bad_values_are_rejected_and_logged(form, data, code):
         ("{not json", "application/json"),
         ('["contact_name", "x"]', "application/json"),
         ('{"contact_name": NaN}', "application/json"),
+        ('{"contact_name": "Ann \\ud800"}', "application/json"),
+        ('{"\\udfff": "x", "contact_name": "Ann"}', "application/json"),
         ('{"contact_name": "x", "extra": {"nested": 1}}', "application/json"),
         ("<lead><contact_name>x</contact_name></lead>", "application/xml"),
         (b"contact_name=\xff", "application/x-www-form-urlencoded"),
