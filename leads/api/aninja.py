@@ -76,6 +76,13 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text[:40]} is out of range")  # JSON storage has no Infinity
+    return value
+
+
 def _text(value: Any, name: str) -> str:
     if value is None:
         return ""
@@ -118,7 +125,7 @@ def read_form(request: Any) -> tuple[Any, IntakeError | None]:
         if not text.strip():
             return {}, None
         try:
-            body = json.loads(text, parse_constant=_reject_constant)
+            body = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
         except (ValueError, RecursionError) as exc:
             return {"raw": text}, invalid_body(f"malformed JSON ({exc})")
         if not isinstance(body, dict):

@@ -186,6 +186,7 @@ def test_bad_values_are_rejected_and_logged(form, data, code):
         ("{not json", "application/json"),
         ('["contact_name", "x"]', "application/json"),
         ('{"contact_name": NaN}', "application/json"),
+        ('{"contact_email1": "bad", "budget": 1e999}', "application/json"),
         ('{"contact_name": "Ann \\ud800"}', "application/json"),
         ('{"\\udfff": "x", "contact_name": "Ann"}', "application/json"),
         ('{"contact_name": "x", "extra": {"nested": 1}}', "application/json"),
