@@ -7,6 +7,7 @@ Credentials are the accessKey and secretKey query parameters; bodies are arrays 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any
 
@@ -282,9 +283,24 @@ class LeadSquaredView(FamilyAPIView):
         if not text.strip():
             return {"raw": ""}, invalid_body("the body is empty")
         try:
-            return json.loads(text), None
+            body = json.loads(text)
         except json.JSONDecodeError as exc:
             return {"raw": text}, invalid_body(f"malformed JSON ({exc.msg} at {exc.pos})")
+        if _SURROGATE_ESCAPE.search(text) and not _is_text(body):
+            # A lone \ud800 escape decodes to no character: it can be neither stored nor echoed.
+            return {"raw": text}, invalid_body("a string holds a lone surrogate escape")
+        return body, None
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _is_text(body: Any) -> bool:
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class LeadWriteView(LeadSquaredView):

@@ -389,8 +389,13 @@ def test_the_row_limit_comes_from_global_settings(bulk):
         ('{"Attribute": "EmailAddress"}', "must be a JSON array", {"Attribute": "EmailAddress"}),
         ('"rows"', "must be a JSON array", "rows"),
         ("[]", "the body holds no rows", []),
+        (
+            '[[{"Attribute": "FirstName", "Value": "a\\ud800"}]]',
+            "lone surrogate",
+            {"raw": '[[{"Attribute": "FirstName", "Value": "a\\ud800"}]]'},
+        ),
     ],
-    ids=["empty", "malformed", "object", "string", "no-rows"],
+    ids=["empty", "malformed", "object", "string", "no-rows", "lone-surrogate"],
 )
 def test_a_body_not_to_spec_is_a_400_with_one_log_row(bulk, raw, message, data):
     response = bulk(raw=raw)
@@ -402,6 +407,15 @@ def test_a_body_not_to_spec_is_a_400_with_one_log_row(bulk, raw, message, data):
     failure = FailedInjection.objects.get()
     assert (failure.reason_code, failure.data, failure.endpoint) == ("invalid_body", data, BULK)
     assert not Lead.objects.exists()
+
+
+def test_an_escaped_surrogate_pair_is_a_character(bulk):
+    response = bulk(
+        raw='[[{"Attribute": "EmailAddress", "Value": "a@x.com"}, '
+        '{"Attribute": "FirstName", "Value": "\\ud83d\\ude00"}]]'
+    )
+    assert response.json()[0]["LeadCreated"] is True
+    assert Lead.objects.get().first_name == "\U0001f600"
 
 
 def test_a_bad_update_behavior_refuses_the_call_with_one_log_row(bulk):
