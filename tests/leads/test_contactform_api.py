@@ -253,3 +253,14 @@ def test_contact_form_is_in_the_openapi_schema(client):
     assert operation["tags"] == ["aNinja"]
     assert "application/x-www-form-urlencoded" in operation["requestBody"]["content"]
     assert {"200", "400", "401"} <= set(operation["responses"])
+
+
+def test_the_form_also_answers_without_the_trailing_slash(client, credential):
+    from leads.models import Lead
+
+    response = client.post(
+        f"/api/v1/contactform?apikey=aninja-{credential.access_key}",
+        {"contact_name": "No Slash", "contact_email1": "noslash@example.com"},
+    )
+    assert response.status_code == 200
+    assert Lead.objects.get().contact_name == "No Slash"
