@@ -133,6 +133,7 @@ SPECTACULAR_SETTINGS = {
 # Periodic jobs run by `manage.py run_scheduler`: (task path, every N seconds).
 SCHEDULED_TASKS = [
     ("lists_hopper.tasks.expire_hopper_entries", 30),
+    ("leads.tasks.prune_housekeeping", 3600),
 ]
 
 LOGGING = {

@@ -199,3 +199,25 @@ class CaptureRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.id} {self.status}"
+
+
+class IdempotencyKey(models.Model):
+    """The first answer to a write sent with an Idempotency-Key header, replayed to a retry."""
+
+    credential = models.ForeignKey(
+        "settings_global.ApiCredential", on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            # One answer per key and sender, even when the retry races the first call.
+            models.UniqueConstraint(fields=["credential", "key"], name="idempotency_key_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status_code or 'in progress'})"

@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from injectionlogs.errors import AuthError, IntakeError, invalid_body, invalid_value
 from injectionlogs.models import Family
 from injectionlogs.services import CREDENTIAL_KEYS
-from leads.api.base import FamilyAPIView, client_addr, get_ci, query_dict, rate_limit_check
+from leads.api.base import FamilyAPIView, admit, client_addr, get_ci, query_dict
 from leads.matching import Operation
 from leads.services import IntakeRequest, lead_ingest
 from settings_global.selectors import credential_by_aninja_apikey
@@ -241,6 +241,7 @@ FAILURE = inline_serializer(
 
 
 class ContactFormView(FamilyAPIView):
+    idempotent = True
     family = Family.ANINJA
     # For the schema and content negotiation only: read_form() reads the body itself so that a body
     # it cannot read is still logged.
@@ -290,7 +291,7 @@ class ContactFormView(FamilyAPIView):
         credential = credential_by_aninja_apikey(apikey if isinstance(apikey, str) else None)
         if credential is None:
             raise AuthError("Invalid apikey")
-        rate_limit_check(request, credential)
+        admit(request, credential)
         intake = build_request(
             form=form,
             query=query,

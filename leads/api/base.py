@@ -20,6 +20,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from injectionlogs.errors import AuthError, IntakeError
+from leads.api.idempotency import (
+    IdempotencyConflict,
+    IdempotentReplay,
+    idempotency_begin,
+    idempotency_finish,
+)
 from settings_global.services import global_settings_get
 
 log = logging.getLogger(__name__)
@@ -51,6 +57,15 @@ def rate_limit_check(request: Any, credential: Any) -> None:
         raise RateLimitExceeded(calls, window, usage["time_left"])
 
 
+def admit(request: Any, credential: Any) -> None:
+    """After authentication: count the call against the rate limit, then, on a write sent with
+    an Idempotency-Key, claim the key (or answer with the first response, or 409)."""
+    rate_limit_check(request, credential)
+    view = (getattr(request, "parser_context", None) or {}).get("view")
+    if view is not None and getattr(view, "idempotent", False) and request.method == "POST":
+        view.idempotency_record = idempotency_begin(request, credential)
+
+
 def client_addr(request: Any) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
@@ -77,6 +92,14 @@ class FamilyAPIView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
     family = ""
+    idempotent = False  # the lead writes accept an Idempotency-Key header
+    idempotency_record = None
+
+    def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
+        record, self.idempotency_record = self.idempotency_record, None
+        if record is not None:
+            idempotency_finish(record, response.status_code, getattr(response, "data", None))
+        return super().finalize_response(request, response, *args, **kwargs)
 
     def error_response(self, status: int, kind: str, message: str) -> Response:
         """kind is a reason code, or one of auth / rate_limit / unknown_api / server."""
@@ -90,6 +113,12 @@ class FamilyAPIView(APIView):
             return self.intake_error_response(exc)
         if isinstance(exc, AuthError):
             return self.error_response(401, "auth", exc.message)
+        if isinstance(exc, IdempotentReplay):
+            response = Response(exc.record.response, status=exc.record.status_code)
+            response["Idempotent-Replayed"] = "true"
+            return response
+        if isinstance(exc, IdempotencyConflict):
+            return self.error_response(409, "conflict", exc.message)
         if isinstance(exc, RateLimitExceeded):
             response = self.error_response(429, "rate_limit", exc.message)
             response["Retry-After"] = str(exc.retry_after)

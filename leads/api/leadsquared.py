@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from injectionlogs.errors import AuthError, IntakeError, invalid_body, invalid_value
 from injectionlogs.models import Family, ReasonCode
 from injectionlogs.services import failure_record
-from leads.api.base import FamilyAPIView, client_addr, get_ci, query_dict, rate_limit_check
+from leads.api.base import FamilyAPIView, admit, client_addr, get_ci, query_dict
 from leads.matching import Operation
 from leads.models import Lead
 from leads.services import (
@@ -270,7 +270,7 @@ class LeadSquaredView(FamilyAPIView):
         credential = credential_by_keys(get_ci(query, "accessKey"), get_ci(query, "secretKey"))
         if credential is None:
             raise AuthError()
-        rate_limit_check(request, credential)
+        admit(request, credential)
         return credential
 
     def read_json(self, request: Any) -> tuple[Any, IntakeError | None]:
@@ -305,6 +305,7 @@ def _is_text(body: Any) -> bool:
 
 class LeadWriteView(LeadSquaredView):
     operation: Operation = Operation.CAPTURE
+    idempotent = True
 
     def post(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         credential = self.authenticate_keys(request)

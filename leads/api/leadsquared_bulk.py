@@ -124,6 +124,8 @@ def row_error(number: int, row: Any) -> IntakeError | None:
     examples=[OpenApiExample("rows", value=[ROW_EXAMPLE], request_only=True)],
 )
 class LeadBulkCreateOrUpdateView(LeadSquaredView):
+    idempotent = True
+
     def post(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         credential = self.authenticate_keys(request)
         body, error = self.read_json(request)

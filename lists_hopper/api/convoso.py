@@ -43,7 +43,7 @@ from rest_framework.response import Response
 
 from injectionlogs.errors import AuthError, IntakeError, invalid_body, invalid_value, missing_field
 from injectionlogs.models import Family, ReasonCode
-from leads.api.base import FamilyAPIView, client_addr, query_dict, rate_limit_check
+from leads.api.base import FamilyAPIView, admit, client_addr, query_dict
 from leads.matching import Operation
 from leads.normalize import email_key, normalize_phone
 from leads.services import LEAD_FIELDS, DialerOptions, IntakeRequest, lead_ingest
@@ -357,7 +357,7 @@ class ConvosoView(FamilyAPIView):
         credential = credential_by_auth_token(token)
         if credential is None:
             raise AuthError("Invalid auth token")
-        rate_limit_check(request, credential)
+        admit(request, credential)
         return credential, params, error
 
     def params_or_raise(self, request: Any) -> tuple[Any, dict[str, str]]:
@@ -370,6 +370,8 @@ class ConvosoView(FamilyAPIView):
 
 class LeadWriteView(ConvosoView):
     """A lead write through the intake pipeline; every rejection is logged with its data."""
+
+    idempotent = True
 
     operation = Operation.INSERT
 
