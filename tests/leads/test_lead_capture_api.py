@@ -490,3 +490,19 @@ def test_500_only_for_a_real_fault_in_the_family_format(capture, monkeypatch):
     assert response.status_code == 500
     assert response.json()["Status"] == "Error"
     assert "disk on fire" not in response.json()["ExceptionMessage"]
+
+
+def test_503_with_retry_after_when_the_database_is_down(capture, monkeypatch):
+    from django.db import OperationalError
+
+    import leads.api.leadsquared as module
+
+    def down(**kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(module, "lead_ingest", down)
+    response = capture(attrs(EmailAddress="a@x.com"))
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert response.json()["ExceptionMessage"] == "Service unavailable, retry later"
+    assert not Lead.objects.exists()
