@@ -8,6 +8,7 @@ from injectionlogs.api import FailedInjectionViewSet
 from leads.api.aninja import ContactFormView
 from leads.api.native import LeadViewSet
 from settings_global.api.views import GlobalSettingsView
+from settings_global.console import api_console
 
 _contactform = ContactFormView.as_view()
 
@@ -27,6 +28,7 @@ admin.site.site_title = "Lead intake CRM"
 admin.site.index_title = "Staff"
 
 urlpatterns = [
+    path("admin/api-console/", admin.site.admin_view(api_console), name="api-console"),
     path("admin/", admin.site.urls),
     path("api/v1/settings/global/", GlobalSettingsView.as_view(), name="global-settings"),
     path("api/v1/contactform/", ContactFormView.as_view(), name="aninja-contactform"),
