@@ -175,6 +175,8 @@ class CaptureRequest(models.Model):
     )
     body = models.JSONField()
     query = models.JSONField(default=dict, blank=True)
+    # The sender's address, for the log row of a lead the worker rejects.
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
     status = models.CharField(
         max_length=16, choices=CaptureStatus.choices, default=CaptureStatus.IN_QUEUE
     )
@@ -195,6 +197,13 @@ class CaptureRequest(models.Model):
         indexes = [
             # The sweep: pending requests whose next attempt is due.
             models.Index(fields=["status", "next_attempt_at"], name="capture_status_next"),
+            # The metrics' processing rate: requests finished in the last minutes. Partial, so
+            # that accepting a request (finished_at null) does not pay for it.
+            models.Index(
+                fields=["finished_at"],
+                name="capture_finished",
+                condition=models.Q(finished_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
