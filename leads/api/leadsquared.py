@@ -277,7 +277,7 @@ class LeadSquaredView(FamilyAPIView):
         """The body as received, and the reason it is not to specification, if it is not."""
         raw = request.body
         try:
-            text = raw.decode("utf-8")
+            text = raw.decode("utf-8-sig")  # some Windows clients start the body with a BOM
         except UnicodeDecodeError:
             return {"raw": raw.decode("latin-1")}, invalid_body("the body is not UTF-8")
         if not text.strip():

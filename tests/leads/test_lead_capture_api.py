@@ -506,3 +506,10 @@ def test_503_with_retry_after_when_the_database_is_down(capture, monkeypatch):
     assert response["Retry-After"] == "5"
     assert response.json()["ExceptionMessage"] == "Service unavailable, retry later"
     assert not Lead.objects.exists()
+
+
+def test_a_body_starting_with_a_byte_order_mark_is_read(capture):
+    raw = "\ufeff" + json.dumps(attrs(EmailAddress="bom@x.com"))
+    response = capture(None, raw=raw.encode("utf-8"))
+    assert response.status_code == 200
+    assert Lead.objects.get().email == "bom@x.com"
