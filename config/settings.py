@@ -134,6 +134,7 @@ SPECTACULAR_SETTINGS = {
 SCHEDULED_TASKS = [
     ("lists_hopper.tasks.expire_hopper_entries", 30),
     ("leads.tasks.prune_housekeeping", 3600),
+    ("leads.tasks.sweep_capture_requests", 60),
 ]
 
 LOGGING = {

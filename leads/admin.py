@@ -148,7 +148,7 @@ class CaptureRequestAdmin(admin.ModelAdmin):
     list_display = ["id", "status", "attempts", "api_user", "created_at", "next_attempt_at", "lead"]
     list_filter = ["status", "created_at"]
     search_fields = ["id"]
-    list_select_related = ["api_user"]
+    list_select_related = ["api_user", "lead"]
     readonly_fields = [f.name for f in CaptureRequest._meta.fields]
 
     def has_add_permission(self, request):

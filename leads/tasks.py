@@ -6,6 +6,7 @@ from django.conf import settings
 from django.utils import timezone
 from django_tasks import task
 
+from leads import capture_requests
 from leads.models import IdempotencyKey
 
 
@@ -21,3 +22,15 @@ def prune_housekeeping() -> dict[str, int]:
 
         results, _ = DBTaskResult.objects.filter(finished_at__lt=now - timedelta(days=7)).delete()
     return {"idempotency_keys": keys, "task_results": results}
+
+
+@task()
+def process_capture_request(request_id: str) -> str:
+    """Run one async capture (POST /lead/capture) through the Lead.Capture pipeline."""
+    return capture_requests.capture_request_process(request_id=request_id)
+
+
+@task()
+def sweep_capture_requests() -> dict[str, int]:
+    """Re-enqueue async captures a lost task or a dead worker left behind (scheduled)."""
+    return capture_requests.capture_requests_sweep()

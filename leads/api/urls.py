@@ -3,6 +3,7 @@ import re
 from django.urls import path, re_path
 
 from leads.api import leadsquared as ls
+from leads.api import leadsquared_async as ls_async
 from leads.api import leadsquared_bulk as ls_bulk
 
 LS = "v2/LeadManagement.svc/"
@@ -39,4 +40,9 @@ def leadsquared_other(request, rest: str):
 urlpatterns = [
     *[path(LS + name, view, name=f"ls-{name}") for name, view in _VIEWS.items()],
     re_path(rf"^{_any_case(LS)}(?P<rest>.*)$", leadsquared_other),
+    # LeadSquared's async host: the same keys plus x-api-key.
+    path("lead/capture", ls_async.AsyncCaptureView.as_view(), name="ls-async-capture"),
+    path("lead/status", ls_async.AsyncStatusView.as_view(), name="ls-async-status"),
+    path("lead/capture/metrics", ls_async.AsyncMetricsView.as_view(), name="ls-async-metrics"),
+    re_path(r"^lead/", ls.LeadSquaredNotFoundView.as_view()),
 ]
