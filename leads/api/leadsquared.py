@@ -266,8 +266,11 @@ class LeadSquaredView(FamilyAPIView):
         )
 
     def authenticate_keys(self, request: Any) -> Any:
-        query = request.GET
-        credential = credential_by_keys(get_ci(query, "accessKey"), get_ci(query, "secretKey"))
+        query, meta = request.GET, request.META
+        # The query string, as the PHP library sends them, or LeadSquared's x-LSQ-* headers.
+        access_key = get_ci(query, "accessKey") or meta.get("HTTP_X_LSQ_ACCESSKEY")
+        secret_key = get_ci(query, "secretKey") or meta.get("HTTP_X_LSQ_SECRETKEY")
+        credential = credential_by_keys(access_key, secret_key)
         if credential is None:
             raise AuthError()
         admit(request, credential)

@@ -513,3 +513,23 @@ def test_a_body_starting_with_a_byte_order_mark_is_read(capture):
     response = capture(None, raw=raw.encode("utf-8"))
     assert response.status_code == 200
     assert Lead.objects.get().email == "bom@x.com"
+
+
+def test_keys_may_come_in_the_x_lsq_headers(client, credential):
+    response = client.post(
+        CAPTURE,
+        json.dumps(attrs(EmailAddress="hdr@x.com")),
+        content_type="application/json",
+        HTTP_X_LSQ_ACCESSKEY="ak_vendor",
+        HTTP_X_LSQ_SECRETKEY="secret-ak_vendor",
+    )
+    assert response.status_code == 200
+    wrong = client.post(
+        CAPTURE,
+        json.dumps(attrs(EmailAddress="hdr2@x.com")),
+        content_type="application/json",
+        HTTP_X_LSQ_ACCESSKEY="ak_vendor",
+        HTTP_X_LSQ_SECRETKEY="nope",
+    )
+    assert wrong.status_code == 401
+    assert Lead.objects.count() == 1
