@@ -126,8 +126,9 @@ class AsyncView(LeadSquaredView):
         credential = credential_by_api_key(request.META.get("HTTP_X_API_KEY"))
         if credential is None:
             raise AuthError()
-        access_key = get_ci(request.GET, "accessKey")
-        secret_key = get_ci(request.GET, "secretKey")
+        # As Lead.Capture takes them: the query string, or LeadSquared's x-LSQ-* headers.
+        access_key = get_ci(request.GET, "accessKey") or request.META.get("HTTP_X_LSQ_ACCESSKEY")
+        secret_key = get_ci(request.GET, "secretKey") or request.META.get("HTTP_X_LSQ_SECRETKEY")
         if keys_required or access_key or secret_key:
             if not (
                 access_key

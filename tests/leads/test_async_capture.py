@@ -157,6 +157,22 @@ def test_wrong_or_mismatched_keys_are_401_and_store_nothing(
     assert queued_tasks() == []
 
 
+def test_the_keys_may_come_in_the_x_lsq_headers_instead_of_the_query(client, api_key, credential):
+    headers = {
+        **api_key,
+        "HTTP_X_LSQ_ACCESSKEY": credential.access_key,
+        "HTTP_X_LSQ_SECRETKEY": f"secret-{credential.access_key}",
+    }
+    body = json.dumps(attrs(EmailAddress="a@x.com"))
+    response = client.post(CAPTURE, data=body, content_type="application/json", **headers)
+    assert response.status_code == 200
+    assert CaptureRequest.objects.get().credential == credential
+    headers["HTTP_X_LSQ_SECRETKEY"] = "secret-wrong"
+    wrong = client.post(CAPTURE, data=body, content_type="application/json", **headers)
+    assert wrong.status_code == 401
+    assert CaptureRequest.objects.count() == 1
+
+
 def test_a_revoked_credential_is_401(accept, credential):
     credential.is_active = False
     credential.save()
