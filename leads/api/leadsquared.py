@@ -286,13 +286,21 @@ class LeadSquaredView(FamilyAPIView):
         if not text.strip():
             return {"raw": ""}, invalid_body("the body is empty")
         try:
-            body = json.loads(text)
+            body = json.loads(text, parse_constant=_refuse_constant)
         except json.JSONDecodeError as exc:
             return {"raw": text}, invalid_body(f"malformed JSON ({exc.msg} at {exc.pos})")
+        except ValueError as exc:  # NaN / Infinity (not JSON), or digits past Python's int limit
+            return {"raw": text}, invalid_body(f"malformed JSON ({exc})")
+        except RecursionError:
+            return {"raw": text}, invalid_body("malformed JSON (nested too deeply)")
         if _SURROGATE_ESCAPE.search(text) and not _is_text(body):
             # A lone \ud800 escape decodes to no character: it can be neither stored nor echoed.
             return {"raw": text}, invalid_body("a string holds a lone surrogate escape")
         return body, None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")

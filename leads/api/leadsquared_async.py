@@ -146,9 +146,6 @@ class AsyncView(LeadSquaredView):
             body, error = self.read_json(request)
         except RequestDataTooBig:
             return {}, invalid_body("the body is too large")
-        except (ValueError, RecursionError) as exc:  # digits past the int limit, deep nesting
-            text = request.body.decode("utf-8", errors="replace")
-            return {"raw": text}, invalid_body(f"malformed JSON ({type(exc).__name__})")
         if error is None:
             problem = _unstorable(body)
             if problem is not None:

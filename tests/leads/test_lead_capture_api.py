@@ -533,3 +533,20 @@ def test_keys_may_come_in_the_x_lsq_headers(client, credential):
     )
     assert wrong.status_code == 401
     assert Lead.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '[{"Attribute": "FirstName", "Value": NaN}]',
+        '[{"Attribute": "FirstName", "Value": -Infinity}]',
+        '[{"Attribute": "FirstName", "Value": ' + "9" * 5000 + "}]",
+        "[" * 100_000 + "]" * 100_000,
+    ],
+    ids=["nan", "infinity", "huge-int", "deep"],
+)
+def test_json_python_accepts_but_the_spec_does_not_is_a_logged_400(capture, raw):
+    response = capture(None, raw=raw)
+    assert response.status_code == 400
+    assert response.json()["ExceptionType"] == "MXInvalidJSONException"
+    assert FailedInjection.objects.get().reason_code == "invalid_body"
