@@ -182,6 +182,11 @@ class AsyncCaptureView(AsyncView):
     def post(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         credential = self.authenticate_async(request, keys_required=True)
         body, error = self.read_body(request)
+        if error is None and not isinstance(body, list):
+            # Cheap and certain up front: Lead.Capture's body is an array of attributes.
+            error = invalid_body("the body must be a JSON array of {Attribute, Value} objects")
+            if body is None:
+                body = {"raw": "null"}
         query = strip_credentials(query_dict(request))
         remote_addr = client_addr(request)
         if error is not None:

@@ -154,6 +154,9 @@ def read_params(request: Any) -> tuple[dict[str, str], IntakeError | None]:
     except json.JSONDecodeError as exc:
         error = invalid_body(f"malformed JSON ({exc.msg} at {exc.pos})")
         params["raw_body"] = request.body.decode("utf-8", "replace")[:10_000]
+    except (ValueError, RecursionError):  # digits past Python's int limit, nesting too deep
+        error = invalid_body("malformed JSON (a number too long or nesting too deep)")
+        params["raw_body"] = request.body.decode("utf-8", "replace")[:10_000]
     except APIException as exc:  # an unsupported media type, a broken multipart body
         error = invalid_body(str(exc.detail))
     # A NUL character (PostgreSQL stores none, in text or JSON) or a lone surrogate from a JSON

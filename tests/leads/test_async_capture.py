@@ -213,14 +213,14 @@ def test_a_body_that_is_not_storable_json_is_400_logged_and_not_queued(accept, r
     assert queued_tasks() == []
 
 
-def test_a_json_body_of_the_wrong_shape_is_accepted_and_fails_in_the_worker(accept, status):
-    request_id = accepted_id(accept({"FirstName": "Bret"}))
-    assert FailedInjection.objects.count() == 0
-    assert process_capture_request.call(request_id) == CaptureStatus.FAILURE
+def test_a_json_body_of_the_wrong_shape_is_refused_up_front_and_logged(accept):
+    response = accept({"FirstName": "Bret"})
+    assert response.status_code == 400
+    assert "JSON array" in response.json()["ExceptionMessage"]
+    assert not CaptureRequest.objects.exists()
     failure = FailedInjection.objects.get()
     assert failure.reason_code == ReasonCode.INVALID_BODY
     assert failure.data == {"FirstName": "Bret"}
-    assert status(request_id).json()["TaskStatus"]["Status"] == "FAILURE"
 
 
 def test_an_idempotency_key_retry_gets_the_same_request_id_and_stores_one(accept, api_key):
