@@ -169,3 +169,12 @@ def test_admin_login_page_is_served(client):
     response = client.get("/admin/login/")
     assert response.status_code == 200
     assert b"Lead intake CRM" in response.content
+
+
+@pytest.mark.parametrize(
+    "query", ["list=99999999999999999999999", "campaign=-1e30", "offset=99999999999999999999999"]
+)
+def test_out_of_range_numbers_are_not_a_server_error(staff_client, query):
+    LeadFactory()
+    response = staff_client.get(f"/api/v1/leads/?{query}")
+    assert response.status_code in (200, 400)

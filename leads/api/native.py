@@ -64,8 +64,11 @@ class LeadSerializer(serializers.ModelSerializer):
 
 class LeadFilter(django_filters.FilterSet):
     created_by = django_filters.CharFilter(method="filter_created_by")
-    list = django_filters.NumberFilter(field_name="list_id")
-    campaign = django_filters.NumberFilter(field_name="list__campaign_id")
+    # Bounded, so that a number past the database's integers is a 400, not a 500.
+    list = django_filters.NumberFilter(field_name="list_id", min_value=0, max_value=2**62)
+    campaign = django_filters.NumberFilter(
+        field_name="list__campaign_id", min_value=0, max_value=2**62
+    )
     source = django_filters.CharFilter(field_name="source", lookup_expr="iexact")
     status = django_filters.CharFilter(field_name="status", lookup_expr="iexact")
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
