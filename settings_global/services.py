@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,10 +34,35 @@ def _cache_is_shared() -> bool:
     return "locmem" not in settings.CACHES["default"]["BACKEND"].lower()
 
 
+# Inside one API call the rules are read once and held, so the rate limit, the parser and the
+# pipeline see the same rules and the hot path pays one read. Outside a call: no copy at all.
+_pinned: ContextVar[list[GlobalSettings] | None] = ContextVar("pinned_settings", default=None)
+
+
+@contextmanager
+def global_settings_pinned() -> Iterator[None]:
+    """Hold the first read of the rules for the rest of this call (one request, one snapshot)."""
+    token = _pinned.set([])
+    try:
+        yield
+    finally:
+        _pinned.reset(token)
+
+
 def global_settings_get() -> GlobalSettings:
     """The live rules, never a stale per-process copy: the database itself, or the shared cache
     (one round trip) whose copy a save retires in every process (see global_settings_invalidate).
     """
+    pinned = _pinned.get()
+    if pinned:
+        return pinned[0]
+    obj = _global_settings_read()
+    if pinned is not None:
+        pinned.append(obj)
+    return obj
+
+
+def _global_settings_read() -> GlobalSettings:
     shared = _cache_is_shared()
     generation = None
     if shared:

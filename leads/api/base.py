@@ -26,7 +26,7 @@ from leads.api.idempotency import (
     idempotency_begin,
     idempotency_finish,
 )
-from settings_global.services import global_settings_get
+from settings_global.services import global_settings_get, global_settings_pinned
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,10 @@ class FamilyAPIView(APIView):
     family = ""
     idempotent = False  # the lead writes accept an Idempotency-Key header
     idempotency_record = None
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        with global_settings_pinned():
+            return super().dispatch(request, *args, **kwargs)
 
     def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
         record, self.idempotency_record = self.idempotency_record, None

@@ -77,3 +77,24 @@ def test_the_matcher_lookups_use_the_indexes(client, ls_keys):
             cursor.execute("EXPLAIN QUERY PLAN " + lookup)
             plan = " ".join(str(row[-1]) for row in cursor.fetchall())
             assert "lead_email_norm" in plan and "lead_phone_norm" in plan, plan
+
+
+def test_a_capture_reads_the_global_settings_once(client, ls_keys):
+    _, sql = count_capture(client, ls_keys, attrs(EmailAddress="once@x.com"))
+    reads = [q for q in sql if 'FROM "settings_global_globalsettings"' in q]
+    # With Redis the copy comes from the shared cache instead: no read at all.
+    assert len(reads) <= 1, reads
+
+
+def test_the_settings_are_read_afresh_on_the_next_call(client, ls_keys):
+    from settings_global.services import global_settings_update
+
+    url = f"/v2/LeadManagement.svc/Lead.Capture?{ls_keys}"
+
+    def capture(email):
+        body = json.dumps(attrs(EmailAddress=email))
+        return client.post(url, body, content_type="application/json").status_code
+
+    assert capture("a@x.com") == 200
+    global_settings_update(changes={"require_contact_name": True}, user=None, via="test")
+    assert capture("b@x.com") == 400
