@@ -48,17 +48,10 @@ def strip_credentials(data: Any) -> Any:
 
 
 def failure_record(
-    *,
-    error: IntakeError,
-    data: Any,
-    family: str,
-    endpoint: str,
-    query: Mapping[str, Any] | None = None,
-    api_user: Any = None,
-    remote_addr: str | None = None,
-    retry_of: FailedInjection | None = None,
+    *, error: IntakeError, retry_of: FailedInjection | None = None, **origin: Any
 ) -> FailedInjection:
-    """Record one rejected lead: reason, the data as received without credentials, and origin.
+    """Record one rejected lead: reason, the data as received without credentials, and origin
+    (the keyword arguments of failure_new).
 
     With retry_of, the existing row is kept and takes the new reason instead.
     """
@@ -68,15 +61,7 @@ def failure_record(
         retry_of.retry_count += 1
         retry_of.save(update_fields=["reason_code", "reason", "retry_count"])
         return retry_of
-    failure = failure_new(
-        error=error,
-        data=data,
-        family=family,
-        endpoint=endpoint,
-        query=query,
-        api_user=api_user,
-        remote_addr=remote_addr,
-    )
+    failure = failure_new(error=error, **origin)
     failure.save(force_insert=True)
     return failure
 
