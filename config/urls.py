@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from config.schema import CachedSpectacularAPIView
 from injectionlogs.api import FailedInjectionViewSet
 from leads.api.aninja import ContactFormView
 from leads.api.native import LeadViewSet
@@ -34,7 +35,7 @@ urlpatterns = [
     path("api/v1/contactform/", ContactFormView.as_view(), name="aninja-contactform"),
     path("api/v1/contactform", contactform_without_slash),
     path("api/v1/", include(router.urls)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", CachedSpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("leads.api.urls")),
     path("", include("lists_hopper.api.urls")),
