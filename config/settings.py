@@ -1,4 +1,4 @@
-"""Settings, read from the environment (DESIGN section 7); a bad value stops the start."""
+"""Settings, read from the environment (docs/operating.md); a bad value stops the start."""
 
 from pathlib import Path
 

@@ -1,7 +1,7 @@
 """Who is this lead? Create, update which lead, convert a visitor, or reject why.
 
 Plain Python: decisions are made from normalized keys and the candidate rows a selector found,
-so the rules (DESIGN section 4) are tested as tables, with no HTTP and no database.
+so the rules (docs/matching.md) are tested as tables, with no HTTP and no database.
 """
 
 from __future__ import annotations
@@ -264,7 +264,7 @@ def decide(
     reject_similar_email: bool = False,
     scope: DupScope | None = None,
 ) -> Decision:
-    """The rules of DESIGN section 4 for one request."""
+    """The rules of docs/matching.md for one request."""
     if operation == Operation.CAPTURE:
         return _capture(keys, index, reject_similar_email=reject_similar_email)
     if operation == Operation.CREATE:

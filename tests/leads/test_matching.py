@@ -1,4 +1,4 @@
-"""The rules of DESIGN section 4 as a table: no HTTP, no database."""
+"""The rules of docs/matching.md as a table: no HTTP, no database."""
 
 from __future__ import annotations
 
