@@ -91,6 +91,8 @@ class FamilyAPIView(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    # No DRF OPTIONS metadata page: OPTIONS is a 405 in the family's own error body.
+    metadata_class = None
     family = ""
     idempotent = False  # the lead writes accept an Idempotency-Key header
     idempotency_record = None
