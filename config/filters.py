@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import django_filters
 from django.core.exceptions import ValidationError
@@ -20,6 +20,13 @@ class IsoDateTimeField(django_filters.fields.IsoDateTimeField):
                 "Enter a valid date/time: the UTC offset must be within -15:59 and +15:59.",
                 code="invalid",
             )
+        if offset is not None:
+            try:
+                parsed.astimezone(UTC)  # SQLite compares in UTC: year 1 or 9999 may overflow
+            except OverflowError:
+                raise ValidationError(
+                    "Enter a valid date/time: out of range in UTC.", code="invalid"
+                ) from None
         return parsed
 
 
