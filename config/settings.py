@@ -145,7 +145,10 @@ SCHEDULED_TASKS = [
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Every line is redacted after formatting: Django's own request logging names the URL, and a
+    # traceback can quote a request's query or body.
+    "formatters": {"redacted": {"()": "config.redact.RedactingFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "redacted"}},
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -1,23 +1,28 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from config.schema import CachedSpectacularAPIView
 from injectionlogs.api import FailedInjectionViewSet
-from leads.api.aninja import ContactFormView
+from leads.api.aninja import ContactFormNotFoundView, ContactFormView
 from leads.api.native import LeadViewSet
+from leads.api.urls import _any_case
 from settings_global.api.views import GlobalSettingsView
 from settings_global.console import api_console
 
 _contactform = ContactFormView.as_view()
+_contactform_not_found = ContactFormNotFoundView.as_view()
 
 
 @csrf_exempt
-def contactform_without_slash(request):
-    # The same view, kept out of the schema: a redirect would drop the POSTed lead.
-    return _contactform(request)
+def contactform_other(request, rest: str):
+    """The form without its slash or in another case (a redirect would drop the POSTed lead),
+    else aNinja's 404 body: never Django's HTML pages."""
+    if rest in ("", "/"):
+        return _contactform(request)
+    return _contactform_not_found(request)
 
 
 router = DefaultRouter()
@@ -33,7 +38,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/settings/global/", GlobalSettingsView.as_view(), name="global-settings"),
     path("api/v1/contactform/", ContactFormView.as_view(), name="aninja-contactform"),
-    path("api/v1/contactform", contactform_without_slash),
+    re_path(rf"^api/v1/{_any_case('contactform')}(?P<rest>.*)$", contactform_other),
     path("api/v1/", include(router.urls)),
     path("api/schema/", CachedSpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

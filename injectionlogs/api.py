@@ -3,6 +3,7 @@ from __future__ import annotations
 import django_filters
 from rest_framework import permissions, serializers, viewsets
 
+from config.filters import IsoDateTimeFilter
 from injectionlogs.models import FailedInjection
 
 
@@ -30,8 +31,8 @@ class FailedInjectionSerializer(serializers.ModelSerializer):
 
 
 class FailedInjectionFilter(django_filters.FilterSet):
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     date = django_filters.DateFilter(field_name="created_at", lookup_expr="date")
 
     class Meta:

@@ -6,6 +6,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from config.redact import is_credential_name, redact_text
 from injectionlogs.errors import IntakeError
 from injectionlogs.models import FailedInjection
 
@@ -32,13 +33,26 @@ def _storable(text: str) -> str:
     return text.replace("\x00", "\ufffd") if "\x00" in text else text
 
 
+# Where the families keep a body they could not parse, as the raw text received.
+RAW_TEXT_KEYS = frozenset({"raw", "raw_body"})
+
+
+def _is_credential(key: str) -> bool:
+    return key.lower() in CREDENTIAL_KEYS or is_credential_name(key)
+
+
 def strip_credentials(data: Any) -> Any:
-    """Return the data with every credential-named key removed, at any depth."""
+    """Return the data with every credential-named key removed, at any depth, and the credentials
+    inside a raw body (form text or broken JSON) redacted."""
     if isinstance(data, Mapping):
         return {
-            _storable(str(key)): strip_credentials(value)
+            _storable(str(key)): (
+                _storable(redact_text(value))
+                if str(key) in RAW_TEXT_KEYS and isinstance(value, str)
+                else strip_credentials(value)
+            )
             for key, value in data.items()
-            if str(key).lower() not in CREDENTIAL_KEYS
+            if not _is_credential(str(key))
         }
     if isinstance(data, list | tuple):
         return [strip_credentials(item) for item in data]

@@ -303,3 +303,15 @@ class ContactFormView(FamilyAPIView):
         result = lead_ingest(request=intake)
         lead_id = str(result.lead.id)
         return Response({"success": True, "id": lead_id, "lead_id": lead_id})
+
+
+@extend_schema(exclude=True)
+class ContactFormNotFoundView(ContactFormView):
+    """Any other path under /api/v1/contactform: aNinja's error body with a 404."""
+
+    idempotent = False
+
+    def dispatch_any(self, request: Any, *args: Any, **kwargs: Any) -> Response:
+        return self.error_response(404, "unknown_api", "The API could not be found")
+
+    get = post = put = patch = delete = options = dispatch_any

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.http import Http404
 from django_ratelimit.core import get_usage
 from django_ratelimit.exceptions import Ratelimited
@@ -20,6 +20,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from injectionlogs.errors import AuthError, IntakeError
+from leads.api.idempotency import (
+    HEADER as IDEMPOTENCY_KEY,
+)
 from leads.api.idempotency import (
     IdempotencyConflict,
     IdempotentReplay,
@@ -91,18 +94,36 @@ class FamilyAPIView(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    # No DRF OPTIONS metadata page: OPTIONS is a 405 in the family's own error body.
+    metadata_class = None
     family = ""
     idempotent = False  # the lead writes accept an Idempotency-Key header
     idempotency_record = None
 
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         with global_settings_pinned():
+            if self.idempotent and request.method == "POST" and request.META.get(IDEMPOTENCY_KEY):
+                # The key, the write it guards and the key's answer commit together: a process
+                # that dies before the commit leaves neither lead nor key, so the retry writes
+                # once; a retry racing the first call waits on the key's row, then replays.
+                with transaction.atomic():
+                    return super().dispatch(request, *args, **kwargs)
             return super().dispatch(request, *args, **kwargs)
 
     def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
         record, self.idempotency_record = self.idempotency_record, None
         if record is not None:
-            idempotency_finish(record, response.status_code, getattr(response, "data", None))
+            try:
+                with transaction.atomic():
+                    idempotency_finish(
+                        record, response.status_code, getattr(response, "data", None)
+                    )
+            except DatabaseError:
+                # The answer cannot be kept with the write: undo both and let the sender retry.
+                log.exception("idempotency key not stored")
+                transaction.set_rollback(True)
+                response = self.error_response(503, "server", "Service unavailable, retry later")
+                response["Retry-After"] = "5"
         return super().finalize_response(request, response, *args, **kwargs)
 
     def error_response(self, status: int, kind: str, message: str) -> Response:

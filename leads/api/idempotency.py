@@ -70,7 +70,8 @@ def idempotency_begin(request: Any, credential: Any) -> IdempotencyKey | None:
     if record is None:  # released by a failed first call in the meantime
         return idempotency_begin(request, credential)
     if record.status_code is None and record.created_at < timezone.now() - STALE_AFTER:
-        # The first call died before it answered: nothing was committed, so run it again.
+        # A key claimed without its answer (the families commit both with the write, in one
+        # transaction; this is a claim left by an older release): run it again.
         IdempotencyKey.objects.filter(pk=record.pk, status_code__isnull=True).delete()
         return idempotency_begin(request, credential)
     if record.request_hash != digest:

@@ -572,4 +572,4 @@ class LeadSquaredNotFoundView(LeadSquaredView):
     def dispatch_any(self, request, *args, **kwargs):
         return self.error_response(404, "unknown_api", "The API could not be found")
 
-    get = post = put = patch = delete = dispatch_any
+    get = post = put = patch = delete = options = dispatch_any

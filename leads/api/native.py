@@ -6,6 +6,7 @@ import django_filters
 from django.db.models import Q
 from rest_framework import serializers, viewsets
 
+from config.filters import IsoDateTimeFilter
 from leads.models import Activity, Lead
 
 
@@ -71,8 +72,8 @@ class LeadFilter(django_filters.FilterSet):
     )
     source = django_filters.CharFilter(field_name="source", lookup_expr="iexact")
     status = django_filters.CharFilter(field_name="status", lookup_expr="iexact")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     search = django_filters.CharFilter(method="filter_search")
 
     class Meta:

@@ -965,4 +965,4 @@ class ConvosoNotFoundView(ConvosoView):
     def dispatch_any(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         return self.error_response(404, "unknown_api", "The API could not be found")
 
-    get = post = put = patch = delete = dispatch_any
+    get = post = put = patch = delete = options = dispatch_any

@@ -1,5 +1,7 @@
 from django.urls import Resolver404, URLResolver, get_resolver, get_urlconf, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 
+from leads.api.urls import _any_case
 from lists_hopper.api import convoso
 
 CONVOSO = {
@@ -17,6 +19,7 @@ CONVOSO = {
     "hopper/next": convoso.HopperNextView,
 }
 _VIEWS = {name: view.as_view() for name, view in CONVOSO.items()}
+_BY_LOWER = {name.lower(): view for name, view in _VIEWS.items()}
 _not_found = convoso.ConvosoNotFoundView.as_view()
 
 
@@ -41,10 +44,13 @@ def _later_match(path: str):
     return None
 
 
+# csrf_exempt: the middleware checks this function, not the DRF view it calls (else a POST to
+# /v1/leads/insert/ got Django's CSRF 403 page).
+@csrf_exempt
 def convoso_other(request, rest: str):
-    """Any other /v1/ path: a call with a trailing slash (some HTTP clients add one), a later
-    route's view if one serves it, else Convoso's 404 body."""
-    view = _VIEWS.get(rest.rstrip("/"))
+    """Any other /v1/ path: a call with a trailing slash (some HTTP clients add one) or in
+    another case, a later route's view if one serves it, else Convoso's 404 body."""
+    view = _BY_LOWER.get(rest.rstrip("/").lower())
     if view is not None:
         return view(request)
     match = _later_match(request.path_info.lstrip("/"))
@@ -59,5 +65,5 @@ urlpatterns = [
         path(f"v1/{name}", view, name=f"convoso-{name.replace('/', '-')}")
         for name, view in _VIEWS.items()
     ],
-    re_path(r"^v1/(?P<rest>.*)$", convoso_other),
+    re_path(rf"^{_any_case('v1/')}(?P<rest>.*)$", convoso_other),
 ]

@@ -1,0 +1,207 @@
+"""The Procfile's web process, run for real: its access log holds no credential, and a keep-alive
+connection survives a response to a request whose body was never read."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from tests.helpers import ON_POSTGRES, attrs
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL (the server shares the test DB)"),
+    pytest.mark.django_db(transaction=True),
+]
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "Zq9SeCrEt"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def procfile_web(env: dict[str, str]) -> list[str]:
+    """The Procfile's web command, with ${VAR:-default} expanded as honcho's shell would."""
+    line = next(
+        line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:")
+    )
+    command = line.split(":", 1)[1]
+    command = re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: env.get(m[1]) or m[2], command)
+    return shlex.split(command)
+
+
+@pytest.fixture
+def web(tmp_path):
+    """(port, path of the server's combined output): the Procfile's web line on a free port."""
+    port = _free_port()
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "1",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}",
+        "REDIS_URL": settings.REDIS_URL,
+    }
+    output = tmp_path / "web.log"
+    with output.open("wb") as sink:
+        server = subprocess.Popen(
+            procfile_web(env), cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    pytest.fail(f"gunicorn did not start: {output.read_text()}")
+                time.sleep(0.2)
+        yield port, output
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(15)
+
+
+def _request(method, path, body=b"", headers=None):
+    head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\n"
+    for name, value in (headers or {}).items():
+        head += f"{name}: {value}\r\n"
+    return (head + "\r\n").encode() + body
+
+
+def _response(sock) -> tuple[int, dict[str, str], bytes] | None:
+    """One response from the socket, or None when the server closed the connection."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return None
+        data += chunk
+    head, rest = data.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, v in (x.split(":", 1) for x in lines[1:])}
+    length = int(headers.get("content-length", 0))
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        rest += chunk
+    return int(lines[0].split()[1]), headers, rest[:length]
+
+
+def _call(port, method, path, body=b"", headers=None):
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        sock.sendall(_request(method, path, body, headers))
+        return _response(sock)
+
+
+def test_the_access_log_holds_no_credential(web, credential):
+    from leads.models import Lead
+    from tests.factories import ListFactory
+
+    port, output = web
+    lst = ListFactory()
+    key, secret = credential.access_key, f"secret-{credential.access_key}"
+    token, aninja = f"token-{credential.access_key}", f"aninja-{credential.access_key}"
+    ls = f"accessKey={key}&secretKey={secret}"
+    lead = json.dumps(attrs(EmailAddress="logged@example.com")).encode()
+    other = json.dumps(attrs(EmailAddress="other@example.com")).encode()
+    json_type = {"Content-Type": "application/json"}
+    form_type = {"Content-Type": "application/x-www-form-urlencoded"}
+    calls = [
+        ("POST", f"/v2/LeadManagement.svc/Lead.Capture?{ls}", lead, json_type, 200),
+        (
+            "POST",
+            f"/v2/LeadManagement.svc/Lead.Capture?accessKey={key}&secretKey={SECRET}",
+            lead,
+            json_type,
+            401,
+        ),
+        (
+            "POST",
+            f"/v2/LeadManagement.svc/lead.capture?SECRET_KEY={SECRET}&{ls}",
+            other,
+            json_type,
+            200,
+        ),
+        ("GET", f"/v2/LeadManagement.svc/Nope?secret%4Bey={SECRET}", b"", {}, 404),
+        ("POST", f"/lead/capture?{ls}", lead, {**json_type, "x-api-key": SECRET}, 401),
+        (
+            "POST",
+            f"/v1/leads/insert?auth_token={token}&list_id={lst.id}&phone_number=2015550123",
+            b"",
+            form_type,
+            200,
+        ),
+        ("GET", f"/v1/leads/search?auth_token={SECRET}", b"", {}, 401),
+        ("POST", f"/api/v1/contactform/?apikey={aninja}", b"contact_name=Ann", form_type, 200),
+        ("POST", f"/api/v1/contactform?api_key={SECRET}&apikey={SECRET}", b"", form_type, 401),
+        ("GET", f"/nowhere?password={SECRET}&token={SECRET}", b"", {}, 404),
+    ]
+    for method, path, body, headers, status in calls:
+        got = _call(port, method, path, body, headers)
+        assert got is not None and got[0] == status, (path, got)
+    assert Lead.objects.count() == 4  # the calls went through, so they were logged
+    time.sleep(0.5)  # the access line is written after the response
+    log = output.read_text()
+    access = [line for line in log.splitlines() if '"POST /' in line or '"GET /' in line]
+    assert len(access) == len(calls), log
+    for value in (SECRET, secret, token, aninja, key):
+        assert value not in log
+    assert "secretKey=[redacted]" in log  # redacted, not dropped: the line still shows the call
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("POST", "/v2/LeadManagement.svc/LeadsMetaData.Get", 405),  # a GET-only call
+        ("POST", "/v2/LeadManagement.svc/Lead.Capture", 401),  # no keys: answered unread
+        ("POST", "/v1/no-such-call", 404),
+        ("PUT", "/api/v1/leads/", 401),
+        ("POST", "/admin/login/", 403),  # CSRF
+    ],
+)
+@pytest.mark.parametrize("size", [10, 200_000, 4_000_000])
+def test_keep_alive_survives_an_answer_to_an_unread_body(web, method, path, status, size):
+    port, _ = web
+    body = b"[" + b"1," * (size // 2) + b"1]"
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        sock.sendall(_request(method, path, body, {"Content-Type": "application/json"}))
+        first = _response(sock)
+        assert first is not None and first[0] == status
+        assert first[1]["connection"] == "keep-alive"
+        # The second request on the connection the server said stays open.
+        sock.sendall(_request("GET", "/v1/other-call"))
+        second = _response(sock)
+        assert second is not None, "the server closed a keep-alive connection"
+        assert second[0] == 404 and json.loads(second[2])["code"] == 404
+
+
+def test_a_body_too_large_to_drain_is_answered_with_connection_close(web):
+    port, _ = web
+    from config.keepalive import DRAIN_LIMIT
+
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        head = _request("POST", "/v1/no-such-call", b"")
+        head = head.replace(b"Content-Length: 0", f"Content-Length: {DRAIN_LIMIT + 1}".encode())
+        sock.sendall(head + b"x" * 1000)
+        first = _response(sock)
+        assert first is not None and first[0] == 404
+        assert first[1]["connection"] == "close"  # told, so it opens a new one
