@@ -348,3 +348,15 @@ def test_contact_form_takes_the_max_length_and_logs_one_over(
     assert response.json()["reason_code"] == ReasonCode.INVALID_VALUE
     assert FailedInjection.objects.get().reason_code == ReasonCode.INVALID_VALUE
     assert Lead.objects.count() == 1
+
+
+@pytest.mark.parametrize("schema", ["Source", "SourceReferrerURL"])
+def test_visitor_track_logs_a_source_over_the_max_length(client, ls_keys, schema):
+    limit = MAX_LENGTHS[SCHEMA[schema]]
+    url = f"{LS}/Visitor.Track?{ls_keys}"
+
+    assert client.post(url, attrs(**{schema: "x" * limit}), format="json").status_code == 200
+    response = client.post(url, attrs(**{schema: "x" * (limit + 1)}), format="json")
+
+    assert response.status_code == 400, response.content
+    assert FailedInjection.objects.get().reason_code == ReasonCode.INVALID_VALUE
