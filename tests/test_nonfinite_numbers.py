@@ -120,8 +120,11 @@ def test_bulk_row_failures_never_cost_the_good_rows(client, credential):
     assert results[0]["LeadCreated"] and results[-1]["LeadUpdated"]
     assert Lead.objects.filter(email="good@example.com").count() == 1
     assert FailedInjection.objects.count() == len(failed)
-    stored = FailedInjection.objects.filter(data__contains=[{"Attribute": "mx_\ufffd"}])
-    assert stored.exists()  # a NUL the database cannot hold is logged, shown as U+FFFD
+    # A NUL the database cannot hold is logged, shown as U+FFFD.
+    stored = [f.data for f in FailedInjection.objects.all()]
+    assert [{"Attribute": "mx_\ufffd"}] in [
+        d[1:] for d in stored if isinstance(d, list)
+    ]  # a NUL the database cannot hold is logged, shown as U+FFFD
 
 
 @pytest.mark.parametrize("number", NUMBERS)
