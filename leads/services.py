@@ -54,7 +54,14 @@ LEAD_FIELDS = (
 )
 SOURCE_FIELDS = ("source", "source_medium", "source_campaign", "source_content", "source_referrer")
 UNIQUE_FIELDS = ("email", "phone")
-MAX_LENGTHS = {name: Lead._meta.get_field(name).max_length for name in LEAD_FIELDS}
+# A TextField (notes) has no max_length of its own: it gets this cap, so that every field has a
+# length to check here and to list in LeadsMetaData.Get (comparing with None lost the lead).
+TEXT_MAX_LENGTH = 65_535
+MAX_LENGTHS: dict[str, int] = {
+    name: Lead._meta.get_field(name).max_length or TEXT_MAX_LENGTH for name in LEAD_FIELDS
+}
+# Case folding can lengthen an address (ß -> ss): the normalized key has its own limit.
+_EMAIL_KEY_MAX_LENGTH = Lead._meta.get_field("email_normalized").max_length
 
 
 class UpdateBehavior(StrEnum):
@@ -186,6 +193,8 @@ def _prepare(row: _Row, *, region: str) -> None:
                     field="contact_name",
                 )
         email = normalize_email(values.get("email", ""))
+        if len(email) > _EMAIL_KEY_MAX_LENGTH:
+            raise invalid_value("email", f"longer than {_EMAIL_KEY_MAX_LENGTH} characters")
         phone = normalize_phone(
             values.get("phone", ""), region=region, phone_code=values.get("phone_code")
         )
@@ -728,6 +737,10 @@ def visitor_track(*, prospect_id: str, source_fields: dict[str, str], data: dict
     """Record an anonymous visitor (the website tracker's MXCProspectId) to convert later."""
     visitor_id = _uuid_or_error(prospect_id, "ProspectID") or str(uuid.uuid4())
     fields = {k: v for k, v in source_fields.items() if k in SOURCE_FIELDS}
+    for name, value in fields.items():
+        if len(value) > MAX_LENGTHS[name]:
+            raise invalid_value(name, f"longer than {MAX_LENGTHS[name]} characters")
+    _reject_nul(fields)
     visitor, created = Visitor.objects.get_or_create(
         id=visitor_id, defaults={**fields, "data": data}
     )

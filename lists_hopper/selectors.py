@@ -30,6 +30,16 @@ LEAD_RECORD_FIELDS = {
     "country": "country",
     "company": "company",
     "notes": "notes",
+    # The other standard fields the insert accepts by their model names: read back as sent.
+    "contact_name": "contact_name",
+    "mobile": "mobile",
+    "job_title": "job_title",
+    "website": "website",
+    "source": "source",
+    "source_medium": "source_medium",
+    "source_campaign": "source_campaign",
+    "source_content": "source_content",
+    "source_referrer": "source_referrer",
 }
 
 

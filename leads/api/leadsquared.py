@@ -7,6 +7,7 @@ Credentials are the accessKey and secretKey query parameters; bodies are arrays 
 from __future__ import annotations
 
 import json
+import math
 import re
 import uuid
 from typing import Any
@@ -286,10 +287,11 @@ class LeadSquaredView(FamilyAPIView):
         if not text.strip():
             return {"raw": ""}, invalid_body("the body is empty")
         try:
-            body = json.loads(text, parse_constant=_refuse_constant)
+            body = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
         except json.JSONDecodeError as exc:
             return {"raw": text}, invalid_body(f"malformed JSON ({exc.msg} at {exc.pos})")
-        except ValueError as exc:  # NaN / Infinity (not JSON), or digits past Python's int limit
+        # NaN / Infinity (not JSON), 1e999 (no finite number), or digits past Python's int limit
+        except ValueError as exc:
             return {"raw": text}, invalid_body(f"malformed JSON ({exc})")
         except RecursionError:
             return {"raw": text}, invalid_body("malformed JSON (nested too deeply)")
@@ -301,6 +303,15 @@ class LeadSquaredView(FamilyAPIView):
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    """1e999 parses as Infinity, which neither JSON storage nor the sender's data can hold: it is
+    refused with the body, as NaN is, instead of failing the log row (and the call) later."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:40]} is out of range for a number")
+    return value
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")

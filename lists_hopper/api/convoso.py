@@ -28,6 +28,7 @@ pipeline); 401 and 429 write none.
 from __future__ import annotations
 
 import json
+import math
 import re
 import uuid
 from datetime import datetime, time
@@ -126,6 +127,24 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+class _NotFinite(ValueError):
+    pass
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotFinite(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999: no number a lead can hold, refused as NaN is
+        raise _NotFinite(f"{text[:40]} is out of range for a number")
+    return value
+
+
+_STRICT_JSON: dict[str, Any] = {"parse_constant": _refuse_constant, "parse_float": _finite_float}
+
+
 def read_params(request: Any) -> tuple[dict[str, str], IntakeError | None]:
     """Query string and body as one flat dict (the body wins; the last of a repeated name wins),
     and the reason they are not to specification, if they are not. Never raises: an insert
@@ -135,7 +154,7 @@ def read_params(request: Any) -> tuple[dict[str, str], IntakeError | None]:
     try:
         if (request.content_type or "").startswith("application/json"):
             raw = request.body.decode("utf-8")
-            body = json.loads(raw) if raw.strip() else {}
+            body = json.loads(raw, **_STRICT_JSON) if raw.strip() else {}
             if not isinstance(body, dict):
                 raise invalid_body("a JSON body must be one object of parameters")
             for key, value in body.items():
@@ -153,6 +172,9 @@ def read_params(request: Any) -> tuple[dict[str, str], IntakeError | None]:
         params["raw_body"] = request.body.decode("latin-1")[:10_000]
     except json.JSONDecodeError as exc:
         error = invalid_body(f"malformed JSON ({exc.msg} at {exc.pos})")
+        params["raw_body"] = request.body.decode("utf-8", "replace")[:10_000]
+    except _NotFinite as exc:
+        error = invalid_body(f"malformed JSON ({exc})")
         params["raw_body"] = request.body.decode("utf-8", "replace")[:10_000]
     except (ValueError, RecursionError):  # digits past Python's int limit, nesting too deep
         error = invalid_body("malformed JSON (a number too long or nesting too deep)")
