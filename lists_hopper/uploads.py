@@ -1,0 +1,367 @@
+"""Lead list uploads: a CSV file into a List, batch by batch, through the intake pipeline.
+
+upload_create reads the whole file once (anything unreadable is refused before a row exists);
+upload_process_batch runs the next rows under the Upload row's lock and moves the checkpoint
+(processed) in the same transaction as their leads, log rows and results, so that a worker killed
+mid-batch leaves nothing behind and the batch runs again whole. The tasks (lists_hopper.tasks)
+chain the batches; uploads_expired finds the ones a dead worker dropped.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import OrderedDict
+from collections.abc import Iterator
+from datetime import timedelta
+from itertools import islice
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from injectionlogs.errors import IntakeError
+from injectionlogs.models import Family
+from leads.matching import Operation
+from leads.services import IntakeRequest, leads_ingest
+from lists_hopper.api.convoso import (
+    HOPPER_EXPIRE_MAX_MINUTES,
+    bool_param,
+    build_request,
+    int_param,
+)
+from lists_hopper.models import List, Upload, UploadOutcome, UploadRow, UploadStatus
+from lists_hopper.upload_csv import (
+    MAX_UPLOAD_BYTES,
+    FileError,
+    apply_mapping,
+    check_mapping,
+    data_rows,
+    inspect,
+    row_params,
+    suggest_mapping,
+)
+
+# A worker holds an upload this long past its last committed batch; then the sweep hands it on.
+LEASE = timedelta(seconds=30)
+BATCH_SIZE = 1000
+OPTION_FIELDS = (
+    "check_dup",
+    "check_dup_archive",
+    "check_dnc",
+    "hopper",
+    "hopper_priority",
+    "hopper_expire_in",
+    "update_if_found",
+)
+UNFINISHED = (UploadStatus.QUEUED, UploadStatus.RUNNING)
+
+
+def upload_options(params: dict[str, Any]) -> dict[str, Any]:
+    """The insert API's options from form fields, with its own ranges and defaults."""
+    flat = {key: "" if value is None else str(value) for key, value in params.items()}
+    if not flat.get("hopper_expire_in") and flat.get("hopper_expires_in"):
+        flat["hopper_expire_in"] = flat["hopper_expires_in"]
+    try:
+        return {
+            "check_dup": int_param(flat, "check_dup", default=0, low=0, high=3),
+            "check_dup_archive": bool_param(flat, "check_dup_archive"),
+            "check_dnc": bool_param(flat, "check_dnc"),
+            "hopper": bool_param(flat, "hopper"),
+            "hopper_priority": int_param(flat, "hopper_priority", default=99, low=0, high=99),
+            "hopper_expire_in": int_param(
+                flat, "hopper_expire_in", default=None, low=1, high=HOPPER_EXPIRE_MAX_MINUTES
+            ),
+            "update_if_found": bool_param(flat, "update_if_found"),
+        }
+    except IntakeError as error:
+        raise FileError(error.message) from None
+
+
+def upload_create(
+    *,
+    list_id: Any,
+    data: bytes,
+    file_name: str,
+    options: dict[str, Any],
+    mapping: dict[str, str | None] | None = None,
+    keep_unmapped: bool = True,
+    draft: bool = False,
+    user: Any = None,
+    remote_addr: str | None = None,
+    batch_size: int = BATCH_SIZE,
+    max_bytes: int = MAX_UPLOAD_BYTES,
+) -> Upload:
+    """Check everything, then store the upload: queued, or a draft waiting for staff to confirm
+    its mapping. Raises FileError (nothing stored) when the file, list, mapping or an option is
+    not usable. The caller queues the first batch (lists_hopper.tasks.upload_submit)."""
+    try:
+        list_pk = int(str(list_id).strip())
+    except (TypeError, ValueError):
+        raise FileError("list_id: choose a list (a list id is a number).") from None
+    list_obj = List.objects.filter(pk=list_pk).first()
+    if list_obj is None:
+        raise FileError(f"No such list: {list_pk}")
+    parsed = upload_options(options)
+    info = inspect(data, max_bytes=max_bytes)
+    if draft:
+        columns = suggest_mapping(info.headers, keep_unmapped=keep_unmapped)
+    else:
+        columns = apply_mapping(info.headers, mapping, keep_unmapped=keep_unmapped)
+    now = timezone.now()
+    return Upload.objects.create(
+        list=list_obj,
+        file_name=(file_name or "upload.csv")[:255],
+        content=data,
+        size=len(data),
+        encoding=info.encoding,
+        delimiter=info.delimiter,
+        headers=info.headers,
+        mapping=columns,
+        keep_unmapped=keep_unmapped,
+        status=UploadStatus.DRAFT if draft else UploadStatus.QUEUED,
+        batch_size=batch_size,
+        total=info.total,
+        lease_expires_at=None if draft else now + LEASE,
+        created_by=user if getattr(user, "pk", None) else None,
+        remote_addr=remote_addr or None,
+        **parsed,
+    )
+
+
+def upload_confirm(*, upload: Upload, mapping: list[str]) -> Upload:
+    """A draft's mapping, chosen by staff: checked, then the upload is queued."""
+    if upload.status != UploadStatus.DRAFT:
+        raise FileError("This upload has already started.")
+    upload.mapping = check_mapping(upload.headers, [m.strip() for m in mapping])
+    upload.status = UploadStatus.QUEUED
+    upload.lease_expires_at = timezone.now() + LEASE
+    upload.save(update_fields=["mapping", "status", "lease_expires_at"])
+    return upload
+
+
+# -- running ------------------------------------------------------------------------------------
+
+# A worker runs an upload's batches one after another: it keeps its place in the parsed file
+# instead of reading the file from the start for every batch. Keyed by upload and checkpoint, so
+# a batch that rolled back (or ran elsewhere) reads the file again from the stored checkpoint.
+_READERS: OrderedDict[tuple[int, str], tuple[int, Iterator[tuple[int, list[str]]]]] = OrderedDict()
+_READERS_KEPT = 2
+
+
+def _batch_rows(upload: Upload, start: int) -> tuple[list[tuple[int, list[str]]], Any]:
+    key = (upload.pk, upload.created_at.isoformat())
+    cached = _READERS.pop(key, None)
+    if cached is not None and cached[0] == start:
+        rows_iter = cached[1]
+    else:
+        content = Upload.objects.filter(pk=upload.pk).values_list("content", flat=True).get()
+        text = bytes(content).decode(upload.encoding)
+        rows_iter = data_rows(text, upload.delimiter, start=start)
+    rows = list(islice(rows_iter, upload.batch_size))
+
+    def keep() -> None:
+        _READERS[key] = (start + len(rows), rows_iter)
+        while len(_READERS) > _READERS_KEPT:
+            _READERS.popitem(last=False)
+
+    return rows, keep
+
+
+def _option_params(upload: Upload) -> dict[str, str]:
+    params = {
+        "list_id": str(upload.list_id),
+        "check_dup": str(upload.check_dup),
+        "check_dup_archive": "1" if upload.check_dup_archive else "0",
+        "check_dnc": "1" if upload.check_dnc else "0",
+        "hopper": "1" if upload.hopper else "0",
+        "hopper_priority": str(upload.hopper_priority),
+        "update_if_found": "1" if upload.update_if_found else "0",
+    }
+    if upload.hopper_expire_in:
+        params["hopper_expire_in"] = str(upload.hopper_expire_in)
+    return params
+
+
+def upload_endpoint(upload_id: int) -> str:
+    return f"/api/v1/uploads/{upload_id}/"
+
+
+def row_request(
+    *,
+    fields: dict[str, str],
+    options: dict[str, str],
+    upload_id: int,
+    row_number: int,
+    api_user: Any = None,
+    remote_addr: str | None = None,
+) -> IntakeRequest:
+    """One row as an insert (POST /v1/leads/insert) of family "upload". The log row keeps the
+    row's fields as data and the upload, row and options as its query (replay reads both)."""
+    query = {"upload_id": upload_id, "row_number": row_number, **options}
+    request = build_request(
+        operation=Operation.INSERT,
+        endpoint=upload_endpoint(upload_id),
+        params={**fields, **options},
+        query=query,
+        api_user=api_user,
+        remote_addr=remote_addr,
+    )
+    request.family = Family.UPLOAD
+    request.data = fields
+    return request
+
+
+def upload_process_batch(*, upload_id: int, checkpoint: int) -> int | None:
+    """Run the rows after checkpoint; returns the new checkpoint while rows remain, else None.
+
+    Does nothing (None) unless the upload is unfinished and still at checkpoint: a task queued
+    twice for one batch (the sweep, a redelivery) runs it once.
+    """
+    with transaction.atomic():
+        upload = (
+            Upload.objects.select_for_update(of=("self",))
+            .select_related("created_by")
+            .defer("content")
+            .filter(pk=upload_id)
+            .first()
+        )
+        if upload is None or upload.status not in UNFINISHED or upload.processed != checkpoint:
+            return None
+        now = timezone.now()
+        rows, keep_place = _batch_rows(upload, checkpoint)
+        options = _option_params(upload)
+        requests = [
+            row_request(
+                fields=row_params(upload.mapping, cells),
+                options=options,
+                upload_id=upload.pk,
+                row_number=number,
+                api_user=upload.created_by,
+                remote_addr=upload.remote_addr,
+            )
+            for number, cells in rows
+        ]
+        results = leads_ingest(requests=requests) if requests else []
+        outcomes = []
+        by_reason = dict(upload.rejected_by_reason or {})
+        for (number, _cells), result in zip(rows, results, strict=True):
+            if result.error is None:
+                outcome = UploadOutcome.CREATED if result.created else UploadOutcome.UPDATED
+                outcomes.append(
+                    UploadRow(upload=upload, row_number=number, outcome=outcome, lead=result.lead)
+                )
+                if result.created:
+                    upload.created += 1
+                else:
+                    upload.updated += 1
+            else:
+                outcomes.append(
+                    UploadRow(
+                        upload=upload,
+                        row_number=number,
+                        outcome=UploadOutcome.REJECTED,
+                        reason_code=result.error.code,
+                        reason=result.error.message,
+                        failure=result.failure,
+                    )
+                )
+                upload.rejected += 1
+                by_reason[result.error.code] = by_reason.get(result.error.code, 0) + 1
+        UploadRow.objects.bulk_create(outcomes)
+        upload.processed += len(rows)
+        upload.rejected_by_reason = by_reason
+        if upload.started_at is None:
+            upload.started_at = now
+        finished = not rows or upload.processed >= upload.total
+        if finished:
+            upload.status = UploadStatus.DONE
+            upload.finished_at = timezone.now()
+            upload.lease_expires_at = None
+        else:
+            upload.status = UploadStatus.RUNNING
+            upload.lease_expires_at = timezone.now() + LEASE
+        upload.save(
+            update_fields=[
+                "processed",
+                "created",
+                "updated",
+                "rejected",
+                "rejected_by_reason",
+                "status",
+                "started_at",
+                "finished_at",
+                "lease_expires_at",
+            ]
+        )
+    keep_place()
+    return None if finished else upload.processed
+
+
+def uploads_expired(*, now: Any = None) -> list[tuple[int, int]]:
+    """(upload id, checkpoint) of every unfinished upload whose lease ran out (its worker died or
+    its task was lost), each given a new lease: call inside the transaction that queues them."""
+    now = now or timezone.now()
+    due = list(
+        Upload.objects.select_for_update(skip_locked=True)
+        .defer("content")
+        .filter(status__in=UNFINISHED, lease_expires_at__lt=now)
+    )
+    for upload in due:
+        upload.lease_expires_at = now + LEASE
+        upload.save(update_fields=["lease_expires_at"])
+    return [(upload.pk, upload.processed) for upload in due]
+
+
+def upload_cancel(*, upload: Upload) -> Upload:
+    """Stop an unfinished upload after its current batch; the rows done so far stay."""
+    with transaction.atomic():
+        locked = Upload.objects.select_for_update().defer("content").get(pk=upload.pk)
+        if locked.status in (*UNFINISHED, UploadStatus.DRAFT):
+            locked.status = UploadStatus.CANCELLED
+            locked.finished_at = timezone.now()
+            locked.lease_expires_at = None
+            locked.save(update_fields=["status", "finished_at", "lease_expires_at"])
+    return locked
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+def upload_progress(upload: Upload) -> dict[str, Any]:
+    return {
+        "id": upload.pk,
+        "status": upload.status,
+        "total": upload.total,
+        "processed": upload.processed,
+        "accepted": upload.accepted,
+        "rejected": upload.rejected,
+    }
+
+
+RESULT_COLUMNS = ["row_number", "outcome", "lead_id", "reason", "reason_code", "failed_injection"]
+
+
+def upload_results_csv(upload: Upload) -> Iterator[str]:
+    """The results file, one line per processed row, streamed."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def flush() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    writer.writerow(RESULT_COLUMNS)
+    yield flush()
+    rows = (
+        UploadRow.objects.filter(upload=upload)
+        .order_by("row_number")
+        .values_list("row_number", "outcome", "lead_id", "reason", "reason_code", "failure_id")
+    )
+    for number, outcome, lead_id, reason, code, failure_id in rows.iterator(chunk_size=5000):
+        writer.writerow([number, outcome, lead_id or "", reason, code, failure_id or ""])
+        if buffer.tell() > 65536:
+            yield flush()
+    yield flush()
