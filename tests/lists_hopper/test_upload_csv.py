@@ -18,7 +18,10 @@ from lists_hopper.upload_csv import (
     suggest_mapping,
 )
 
-TEXT = 'First Name{s}Phone Number{s}City\r\nRené{s}"(201) 555-0123"{s}"Zürich, ""old town""\r\nnorth"\r\n'
+TEXT = (
+    "First Name{s}Phone Number{s}City\r\n"
+    'René{s}"(201) 555-0123"{s}"Zürich, ""old town""\r\nnorth"\r\n'
+)
 
 
 @pytest.mark.parametrize(

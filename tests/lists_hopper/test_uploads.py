@@ -15,12 +15,12 @@ from django.utils import timezone
 from injectionlogs.models import FailedInjection
 from leads.models import Activity, ActivityType, Lead
 from leads.replay import failure_retry
-from lists_hopper.models import HopperEntry, ListStatus, Upload, UploadRow, UploadStatus
+from lists_hopper.models import HopperEntry, ListStatus, Upload, UploadRow
 from lists_hopper.tasks import sweep_uploads, upload_submit
 from lists_hopper.uploads import upload_create, upload_process_batch, upload_results_csv
 from tests.factories import CampaignFactory, DncEntryFactory, LeadFactory, ListFactory
 from tests.lists_hopper.conftest import rules
-from tests.lists_hopper.upload_helpers import csv_bytes, run, upload_rows
+from tests.lists_hopper.upload_helpers import csv_bytes, upload_rows
 
 pytestmark = pytest.mark.django_db
 
