@@ -314,3 +314,11 @@ def test_an_uploaded_row_ends_as_the_same_insert_would(name, lst, convoso, staff
             outcomes[way] = outcome
             transaction.set_rollback(True)
     assert outcomes["upload"] == outcomes["insert"]
+
+
+def test_the_scheduler_runs_the_upload_sweep():
+    from django_tasks_db.models import DBTaskResult
+
+    call_command("run_scheduler", once=True)
+    paths = set(DBTaskResult.objects.values_list("task_path", flat=True))
+    assert "lists_hopper.tasks.sweep_uploads" in paths
