@@ -170,7 +170,7 @@ def _prepare(row: _Row, *, region: str) -> None:
             if name not in MAX_LENGTHS:
                 raise invalid_value(name, "unknown field")
             value = "" if raw is None else str(raw).strip()
-            if len(value) > MAX_LENGTHS[name]:
+            if MAX_LENGTHS[name] is not None and len(value) > MAX_LENGTHS[name]:  # notes: text
                 raise invalid_value(name, f"longer than {MAX_LENGTHS[name]} characters")
             values[name] = value
         _reject_nul(values, request.custom_fields, request.custom_field_sets)

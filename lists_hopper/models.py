@@ -192,6 +192,9 @@ class Upload(models.Model):
     batch_size = models.PositiveIntegerField(default=1000)
     total = models.PositiveIntegerField(default=0)
     processed = models.PositiveIntegerField(default=0)
+    resume_at = models.PositiveBigIntegerField(
+        default=0, help_text="Where the row after the checkpoint starts in the decoded text."
+    )
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)

@@ -153,15 +153,29 @@ def records(text: str, delimiter: str) -> Iterator[list[str]]:
 def data_rows(text: str, delimiter: str, *, start: int = 0) -> Iterator[tuple[int, list[str]]]:
     """(row number, cells) after the header, from row start + 1; blank lines are skipped and not
     counted."""
+    for number, cells, _position in rows_from(text, delimiter, start=start):
+        yield number, cells
+
+
+def rows_from(
+    text: str, delimiter: str, *, start: int = 0, position: int = 0
+) -> Iterator[tuple[int, list[str], int]]:
+    """(row number, cells, position of the next row in text). With the position after row
+    start (as a previous read gave it), reading resumes there instead of from the top."""
+    buffer = io.StringIO(text, newline="")
+    reader = csv.reader(buffer, delimiter=delimiter, strict=False)
     number = 0
-    reader = records(text, delimiter)
-    next(reader, None)
+    if position:
+        buffer.seek(position)
+        number = start
+    else:
+        next(reader, None)  # the header
     for cells in reader:
         if not any(cell.strip() for cell in cells):
             continue
         number += 1
         if number > start:
-            yield number, cells
+            yield number, cells, buffer.tell()
 
 
 def inspect(data: bytes, *, max_bytes: int = MAX_UPLOAD_BYTES) -> FileInfo:

@@ -11,19 +11,21 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections import OrderedDict
 from collections.abc import Iterator
 from datetime import timedelta
 from itertools import islice
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from injectionlogs.errors import IntakeError
+from injectionlogs.errors import IntakeError, invalid_body
 from injectionlogs.models import Family
+from injectionlogs.services import failure_record
 from leads.matching import Operation
-from leads.services import IntakeRequest, leads_ingest
+from leads.services import IntakeRequest, IntakeResult, leads_ingest
 from lists_hopper.api.convoso import (
     HOPPER_EXPIRE_MAX_MINUTES,
     bool_param,
@@ -36,11 +38,13 @@ from lists_hopper.upload_csv import (
     FileError,
     apply_mapping,
     check_mapping,
-    data_rows,
     inspect,
     row_params,
+    rows_from,
     suggest_mapping,
 )
+
+log = logging.getLogger(__name__)
 
 # A worker holds an upload this long past its last committed batch; then the sweep hands it on.
 LEASE = timedelta(seconds=30)
@@ -142,14 +146,16 @@ def upload_confirm(*, upload: Upload, mapping: list[str]) -> Upload:
 
 # -- running ------------------------------------------------------------------------------------
 
-# A worker runs an upload's batches one after another: it keeps its place in the parsed file
-# instead of reading the file from the start for every batch. Keyed by upload and checkpoint, so
-# a batch that rolled back (or ran elsewhere) reads the file again from the stored checkpoint.
-_READERS: OrderedDict[tuple[int, str], tuple[int, Iterator[tuple[int, list[str]]]]] = OrderedDict()
+# A worker runs an upload's batches one after another: it keeps its place in the parsed file.
+# Another worker (or this one after a rollback) starts from the stored checkpoint and the text
+# position saved with it, so no batch reads the file from the top.
+_READERS: OrderedDict[tuple[int, str], tuple[int, Iterator[tuple[int, list[str], int]]]] = (
+    OrderedDict()
+)
 _READERS_KEPT = 2
 
 
-def _batch_rows(upload: Upload, start: int) -> tuple[list[tuple[int, list[str]]], Any]:
+def _batch_rows(upload: Upload, start: int) -> tuple[list[tuple[int, list[str], int]], Any]:
     key = (upload.pk, upload.created_at.isoformat())
     cached = _READERS.pop(key, None)
     if cached is not None and cached[0] == start:
@@ -157,7 +163,7 @@ def _batch_rows(upload: Upload, start: int) -> tuple[list[tuple[int, list[str]]]
     else:
         content = Upload.objects.filter(pk=upload.pk).values_list("content", flat=True).get()
         text = bytes(content).decode(upload.encoding)
-        rows_iter = data_rows(text, upload.delimiter, start=start)
+        rows_iter = rows_from(text, upload.delimiter, start=start, position=upload.resume_at)
     rows = list(islice(rows_iter, upload.batch_size))
 
     def keep() -> None:
@@ -240,12 +246,12 @@ def upload_process_batch(*, upload_id: int, checkpoint: int) -> int | None:
                 api_user=upload.created_by,
                 remote_addr=upload.remote_addr,
             )
-            for number, cells in rows
+            for number, cells, _position in rows
         ]
-        results = leads_ingest(requests=requests) if requests else []
+        results = _ingest(requests)
         outcomes: list[tuple[int, str, Any, str, str, Any]] = []
         by_reason = dict(upload.rejected_by_reason or {})
-        for (number, _cells), result in zip(rows, results, strict=True):
+        for (number, _cells, _position), result in zip(rows, results, strict=True):
             if result.error is None:
                 if result.created:
                     outcomes.append((number, UploadOutcome.CREATED, result.lead.pk, "", "", None))
@@ -261,6 +267,8 @@ def upload_process_batch(*, upload_id: int, checkpoint: int) -> int | None:
                 by_reason[code] = by_reason.get(code, 0) + 1
         _results_insert(upload.pk, outcomes)
         upload.processed += len(rows)
+        if rows:
+            upload.resume_at = rows[-1][2]
         upload.rejected_by_reason = by_reason
         if upload.started_at is None:
             upload.started_at = now
@@ -275,6 +283,7 @@ def upload_process_batch(*, upload_id: int, checkpoint: int) -> int | None:
         upload.save(
             update_fields=[
                 "processed",
+                "resume_at",
                 "created",
                 "updated",
                 "rejected",
@@ -287,6 +296,43 @@ def upload_process_batch(*, upload_id: int, checkpoint: int) -> int | None:
         )
     keep_place()
     return None if finished else upload.processed
+
+
+def _ingest(requests: list[IntakeRequest]) -> list[IntakeResult]:
+    """The batch through the pipeline. Should a row make the pipeline fail (a bug, a value the
+    database refuses), the batch runs again row by row and that row alone is logged, rejected:
+    one bad row must not stop the upload for good. A lost connection fails the batch, which runs
+    again later."""
+    if not requests:
+        return []
+    try:
+        with transaction.atomic():
+            return leads_ingest(requests=requests)
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception:
+        log.exception("upload batch failed in the pipeline; running its rows one by one")
+    results = []
+    for request in requests:
+        try:
+            with transaction.atomic():
+                results.append(leads_ingest(requests=[request])[0])
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception as exc:
+            log.exception("upload row failed in the pipeline")
+            error = invalid_body(f"the row could not be processed ({type(exc).__name__})")
+            failure = failure_record(
+                error=error,
+                data=request.data,
+                family=request.family,
+                endpoint=request.endpoint,
+                query=request.query,
+                api_user=request.api_user,
+                remote_addr=request.remote_addr,
+            )
+            results.append(IntakeResult(error=error, failure=failure))
+    return results
 
 
 def _results_insert(upload_id: int, outcomes: list[tuple[int, str, Any, str, str, Any]]) -> None:
