@@ -96,6 +96,7 @@ def test_staff_upload_a_list_watch_the_progress_and_download_the_results(
     expect(page.locator("#count-reasons")).to_contain_text("invalid_phone")
     expect(page.locator("#count-reasons")).to_contain_text("duplicate_phone")
     expect(page.locator("#upload-results")).to_be_visible()
+    expect(page.locator("#upload-cancel")).to_be_hidden()
     shot(page, "4-done")
 
     with page.expect_download() as info:
