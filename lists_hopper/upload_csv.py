@@ -253,12 +253,7 @@ def apply_mapping(
             target = ""
         if not isinstance(target, str):
             raise FileError(f"mapping for {header}: the target must be a field name or null")
-        target = target.strip()
-        if target in OPTION_NAMES:
-            raise FileError(f"mapping for {header}: {target} is an option, not a lead field")
-        if len(target) > MAX_CUSTOM_NAME:
-            raise FileError(f"mapping for {header}: a field name is at most 100 characters")
-        mapping[index] = target
+        mapping[index] = target.strip()
     return check_mapping(headers, mapping)
 
 
@@ -267,6 +262,10 @@ def check_mapping(headers: list[str], mapping: list[str]) -> list[str]:
         raise FileError("the mapping must name one target per column")
     seen: dict[str, str] = {}
     for header, target in zip(headers, mapping, strict=True):
+        if target in OPTION_NAMES:
+            raise FileError(f"mapping for {header}: {target} is an option, not a lead field")
+        if len(target) > MAX_CUSTOM_NAME:
+            raise FileError(f"mapping for {header}: a field name is at most 100 characters")
         if target in TARGETS:
             if target in seen:
                 raise FileError(

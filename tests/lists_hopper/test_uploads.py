@@ -383,3 +383,28 @@ def test_notes_a_text_field_without_a_length_limit_is_taken_by_the_insert_api(co
     )
     assert response.status_code == 200, response.content
     assert Lead.objects.get().notes == "x" * 5000
+
+
+def test_a_draft_mapping_naming_an_option_or_no_phone_is_refused_and_stays_a_draft(lst):
+    from lists_hopper.upload_csv import FileError
+    from lists_hopper.uploads import upload_confirm
+
+    upload = upload_create(
+        list_id=lst.pk,
+        data=csv_bytes(["Phone", "X"], [["2015550123", "2"]]),
+        file_name="x",
+        options={},
+        draft=True,
+    )
+    for mapping, message in (
+        (["phone_number", "check_dup"], "is an option"),
+        (["", "X"], "No column is mapped to the phone number"),
+        (["phone_number", "x" * 101], "at most 100"),
+    ):
+        with pytest.raises(FileError, match=message):
+            upload_confirm(upload=upload, mapping=mapping)
+        upload.refresh_from_db()
+        assert upload.status == "draft"
+    upload_confirm(upload=upload, mapping=["phone_number", "mx_X"])
+    upload.refresh_from_db()
+    assert (upload.status, upload.mapping) == ("queued", ["phone_number", "mx_X"])
