@@ -9,6 +9,7 @@ from injectionlogs.api import FailedInjectionViewSet
 from leads.api.aninja import ContactFormNotFoundView, ContactFormView
 from leads.api.native import LeadViewSet
 from leads.api.urls import _any_case
+from lists_hopper.api import uploads
 from settings_global.api.views import GlobalSettingsView
 from settings_global.console import api_console
 
@@ -39,6 +40,13 @@ urlpatterns = [
     path("api/v1/settings/global/", GlobalSettingsView.as_view(), name="global-settings"),
     path("api/v1/contactform/", ContactFormView.as_view(), name="aninja-contactform"),
     re_path(rf"^api/v1/{_any_case('contactform')}(?P<rest>.*)$", contactform_other),
+    path("api/v1/uploads/", uploads.UploadListView.as_view(), name="upload-list"),
+    path("api/v1/uploads/<int:pk>/", uploads.UploadDetailView.as_view(), name="upload-detail"),
+    path(
+        "api/v1/uploads/<int:pk>/results.csv",
+        uploads.UploadResultsView.as_view(),
+        name="upload-results",
+    ),
     path("api/v1/", include(router.urls)),
     path("api/schema/", CachedSpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

@@ -23,6 +23,7 @@ class Family(models.TextChoices):
     CONVOSO = "convoso", "Convoso"
     ANINJA = "aninja", "aNinja"
     NATIVE = "native", "Native / admin"
+    UPLOAD = "upload", "Lead list upload"
 
 
 class FailedInjection(models.Model):

@@ -1,6 +1,9 @@
 from django.contrib import admin
 
-from lists_hopper.models import Campaign, DncEntry, HopperEntry, List, WorkflowRule
+from lists_hopper.models import Campaign, DncEntry, HopperEntry, List, Upload, WorkflowRule
+from lists_hopper.upload_admin import UploadAdmin, upload_link
+
+admin.site.register(Upload, UploadAdmin)
 
 
 @admin.register(Campaign)
@@ -12,10 +15,15 @@ class CampaignAdmin(admin.ModelAdmin):
 
 @admin.register(List)
 class ListAdmin(admin.ModelAdmin):
-    list_display = ["id", "name", "campaign", "status", "created_at"]
+    list_display = ["id", "name", "campaign", "status", "created_at", "upload"]
     list_filter = ["status", "campaign"]
     search_fields = ["name", "=id"]
     list_select_related = ["campaign"]
+    readonly_fields = ["upload"]
+
+    @admin.display(description="Leads")
+    def upload(self, obj: List) -> str:
+        return upload_link(obj) if obj.pk else "-"
 
 
 @admin.register(HopperEntry)

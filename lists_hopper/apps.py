@@ -7,4 +7,5 @@ class ListsHopperConfig(AppConfig):
 
     def ready(self) -> None:
         # Register the Convoso family's replayer for "Retry injection".
+        from lists_hopper import upload_replay  # noqa: F401
         from lists_hopper.api import replay  # noqa: F401

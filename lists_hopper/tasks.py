@@ -2,18 +2,25 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
-from lists_hopper.models import HopperEntry, WorkflowRule
+from lists_hopper.models import HopperEntry, Upload, UploadStatus, WorkflowRule
 from lists_hopper.services import (
     EXPIRY_BATCH,
     hopper_expire_due,
     webhook_attempt_record,
     webhook_payload,
     webhook_post,
+)
+from lists_hopper.uploads import (
+    upload_confirm,
+    upload_create,
+    upload_process_batch,
+    uploads_expired,
 )
 
 log = logging.getLogger(__name__)
@@ -79,3 +86,45 @@ def deliver_hopper_webhook(rule_id: int, entry_id: int, attempt: int = 1) -> boo
             log.info("task backend cannot defer: retrying the webhook for rule %s now", rule_id)
         again.enqueue(rule_id=rule_id, entry_id=entry_id, attempt=attempt + 1)
     return not error
+
+
+# -- lead list uploads -------------------------------------------------------------------------
+
+
+def upload_submit(**kwargs: Any) -> Upload:
+    """upload_create, and the first batch queued in the same transaction (a draft waits)."""
+    with transaction.atomic():
+        upload = upload_create(**kwargs)
+        if upload.status == UploadStatus.QUEUED:
+            process_upload.enqueue(upload_id=upload.pk, checkpoint=0)
+    return upload
+
+
+def upload_start(*, upload: Upload, mapping: list[str]) -> Upload:
+    """A draft's confirmed mapping, and its first batch queued."""
+    with transaction.atomic():
+        upload = upload_confirm(upload=upload, mapping=mapping)
+        process_upload.enqueue(upload_id=upload.pk, checkpoint=0)
+    return upload
+
+
+@task()
+def process_upload(upload_id: int, checkpoint: int) -> int | None:
+    """One batch of an upload; the next batch is queued in the same transaction as this one's
+    results (with the database backend both commit or neither)."""
+    with transaction.atomic():
+        after = upload_process_batch(upload_id=upload_id, checkpoint=checkpoint)
+        if after is not None:
+            process_upload.enqueue(upload_id=upload_id, checkpoint=after)
+    return after
+
+
+@task()
+def sweep_uploads() -> int:
+    """Queue again the uploads whose worker died mid-way (their lease ran out). Scheduled."""
+    with transaction.atomic():
+        due = uploads_expired()
+        for upload_id, checkpoint in due:
+            log.info("upload %s: lease expired at row %s, queued again", upload_id, checkpoint)
+            process_upload.enqueue(upload_id=upload_id, checkpoint=checkpoint)
+    return len(due)

@@ -18,6 +18,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, once: bool = False, **options):
         jobs = [(import_string(path), path, every) for path, every in settings.SCHEDULED_TASKS]
+        jobs.append((import_string("lists_hopper.tasks.sweep_uploads"), "uploads sweep", 15))
         due = {path: 0.0 for _, path, _ in jobs}
         stopping = False
 
