@@ -47,9 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LUA = ROOT / "bench" / "wrk" / "post.lua"
 RESULTS = ROOT / "bench" / "results.json"
 SCENARIOS = ["B0", "B1", "B2", "B3", "B4", "staff"]
-START_PG = (
-    "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
-)
+START_PG = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
 START_REDIS = (
     'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" '
     "--appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log"
@@ -283,8 +281,19 @@ def _b0_worker(job: tuple[str, str, int, float]) -> tuple[int, list[float]]:
         lead_sql = insert_sql(
             conn,
             "leads_lead",
-            ["id", "first_name", "email", "email_normalized", "phone", "phone_normalized",
-             "source", "status", "custom_fields", "created_at", "updated_at"],
+            [
+                "id",
+                "first_name",
+                "email",
+                "email_normalized",
+                "phone",
+                "phone_normalized",
+                "source",
+                "status",
+                "custom_fields",
+                "created_at",
+                "updated_at",
+            ],
         )
         activity_sql = insert_sql(conn, "leads_activity", ["id", "lead_id", "type", "created_at"])
         request_sql = insert_sql(
@@ -326,8 +335,9 @@ def _b0_worker(job: tuple[str, str, int, float]) -> tuple[int, list[float]]:
                         lead_id = known.get(email) or known.get(phone)
                         if lead_id is None:
                             lead_id = uuid.uuid4()
-                            leads.append([lead_id, "Raw", email, email, phone, phone, "Raw",
-                                          "New", "{}"])
+                            leads.append(
+                                [lead_id, "Raw", email, email, phone, phone, "Raw", "New", "{}"]
+                            )
                         activities.append([uuid.uuid4(), lead_id, "lead_capture"])
                     with conn.cursor() as cur:
                         # executemany is pipelined by psycopg: one round trip per statement.
@@ -482,8 +492,14 @@ def staff_reads(ctx: dict) -> list[dict]:
         else:
             rows = entry(**kwargs)
     except Exception as exc:  # a broken hook is a row with an error, not a lost run
-        return [{"scenario": "staff", "path": "bench/staff_reads.py", "errors": 1,
-                 "note": f"{type(exc).__name__}: {exc}"}]
+        return [
+            {
+                "scenario": "staff",
+                "path": "bench/staff_reads.py",
+                "errors": 1,
+                "note": f"{type(exc).__name__}: {exc}",
+            }
+        ]
     out = []
     for row in rows or []:
         row = dict(row)
@@ -549,9 +565,12 @@ def main(argv: list[str] | None = None) -> dict:
         rows.append(row)
         print(f"  {scenario:<6}{path:<44}{fmt_row(row)}", flush=True)
 
-    print(f"bench: scratch database {name}, gunicorn {args.web_workers} worker(s) x "
-          f"{args.web_threads} threads on :{port}, wrk {args.connections} connections, "
-          f"{args.duration:g} s a run", flush=True)
+    print(
+        f"bench: scratch database {name}, gunicorn {args.web_workers} worker(s) x "
+        f"{args.web_threads} threads on :{port}, wrk {args.connections} connections, "
+        f"{args.duration:g} s a run",
+        flush=True,
+    )
     try:
         for p in ("web", "worker", "scheduler"):
             procs.start(p)
@@ -580,8 +599,12 @@ def main(argv: list[str] | None = None) -> dict:
         if "B3" in args.only:
             result = wrk(port, paths["async"], "async", args, BENCH_API_KEY=keys["api_key"])
             add("B3", "POST /lead/capture (accept)", result, "insert")
-            add("B3", "async drain, one worker", drain(procs, url, port, paths["async"], args,
-                                                         keys), "capture")
+            add(
+                "B3",
+                "async drain, one worker",
+                drain(procs, url, port, paths["async"], args, keys),
+                "capture",
+            )
         if "B4" in args.only:
             procs.stop("worker")
             import psycopg
@@ -666,8 +689,9 @@ def fmt_row(row: dict) -> str:
 
 def print_table(report: dict) -> None:
     print(f"\n{report['machine']}; {json.dumps(report['settings'])}")
-    print(f"{'':<6}{'path':<44}{'rate':>10} {'':<8}{'p50 ms':>9}{'p99 ms':>9}{'errors':>7}"
-          f"{'/ B0':>8}")
+    print(
+        f"{'':<6}{'path':<44}{'rate':>10} {'':<8}{'p50 ms':>9}{'p99 ms':>9}{'errors':>7}{'/ B0':>8}"
+    )
     for row in report["rows"]:
         print(f"{row['scenario']:<6}{str(row['path']):<44}{fmt_row(row)}")
     if "b4_p99_ratio" in report:

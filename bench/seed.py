@@ -96,7 +96,8 @@ def seed_leads(database_url: str, count: int, *, start: int = 0) -> int:
             tail.append("" if literal in (NOW, "uuid") else literal)
         if any(v in (NOW, "uuid") for v in extra.values()):
             raise SystemExit(f"seed: cannot fill {sorted(extra)} in leads_lead")
-        with conn.cursor() as cur, cur.copy(f"COPY leads_lead ({', '.join(columns)}) FROM STDIN") as copy:
+        sql = f"COPY leads_lead ({', '.join(columns)}) FROM STDIN"
+        with conn.cursor() as cur, cur.copy(sql) as copy:
             buf = io.StringIO()
             for i in range(start, start + count):
                 email = f"seed{i}@seed.example.com"
