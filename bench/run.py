@@ -580,6 +580,10 @@ def main(argv: list[str] | None = None) -> dict:
         for p in ("web", "worker", "scheduler"):
             procs.start(p)
         log("processes started")
+        # Warm every gunicorn worker and thread (imports, URLconf, connections) off the record.
+        saved, args.duration = args.duration, 2
+        wrk(port, paths["capture"], "capture", args)
+        args.duration = saved
         if "B0" in args.only:
             for kind, label, unit in (
                 ("capture", "raw capture transaction (8 clients)", "req/s"),
