@@ -308,6 +308,8 @@ def _b0_worker(job: tuple[str, str, int, float]) -> tuple[int, list[float]]:
         )
         lead_sql, activity_sql = _with_now(lead_sql, 2), _with_now(activity_sql, 1)
         request_sql = _with_now(request_sql, 2)
+        lead_many = _unnest(lead_sql, ["uuid", *["text"] * 7, "jsonb"])
+        activity_many = _unnest(activity_sql, ["uuid", "uuid", "text"])
         conn.commit()
         body = json.dumps([{"Attribute": "FirstName", "Value": "Raw"}])
         n = worker * 100_000_000
@@ -345,12 +347,30 @@ def _b0_worker(job: tuple[str, str, int, float]) -> tuple[int, list[float]]:
                             )
                         activities.append([uuid.uuid4(), lead_id, "lead_capture"])
                     with conn.cursor() as cur:
-                        # executemany is pipelined by psycopg: one round trip per statement.
-                        cur.executemany(lead_sql, leads)
-                        cur.executemany(activity_sql, activities)
+                        # One statement per table for all rows, their values as arrays.
+                        if leads:
+                            cur.execute(lead_many, [list(col) for col in zip(*leads, strict=True)])
+                        cur.execute(
+                            activity_many, [list(col) for col in zip(*activities, strict=True)]
+                        )
             latencies.append(time.perf_counter() - t0)
             rows += batch
     return rows, latencies
+
+
+def _unnest(sql: str, types: list[str]) -> str:
+    """INSERT ... VALUES (%s, ...) as INSERT ... SELECT FROM unnest(arrays): many rows at once."""
+    head, _, tail = sql.partition(" VALUES (")
+    values, n = [], 0
+    for value in tail[:-1].split(", "):
+        if value == "%s":
+            values.append(f"u.c{n}::{types[n]}")
+            n += 1
+        else:
+            values.append(value)
+    arrays = ", ".join("%s::text[]" for _ in range(n))
+    names = ", ".join(f"c{i}" for i in range(n))
+    return f"{head} SELECT {', '.join(values)} FROM unnest({arrays}) AS u({names})"
 
 
 def _with_now(sql: str, count: int) -> str:
