@@ -14,9 +14,9 @@ runs them, drives load with wrk (bench/wrk/post.lua makes every body unique) and
     python bench/run.py --smoke         # a few seconds, tiny sizes (CI)
     python bench/run.py --only B1,B3 --duration 20 --web-workers 3
 
-Needs DATABASE_URL's server (PostgreSQL) and Redis (BENCH_REDIS_URL, else REDIS_URL, else
-redis://127.0.0.1:6379/13; that Redis database is flushed). Figures vary with the machine's load:
-quote ratios measured in one run.
+Needs DATABASE_URL's server (PostgreSQL) and Redis (BENCH_REDIS_URL, else database 13 on
+REDIS_URL's server or 127.0.0.1:6379; that Redis database is flushed). Figures vary with the
+machine's load: quote ratios measured in one run.
 """
 
 from __future__ import annotations
@@ -543,10 +543,9 @@ def main(argv: list[str] | None = None) -> dict:
     server_url = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
     if urlparse(server_url).scheme not in {"postgres", "postgresql"}:
         raise SystemExit("make bench needs PostgreSQL: set DATABASE_URL=postgres://...")
-    redis_url = (
-        os.environ.get("BENCH_REDIS_URL")
-        or os.environ.get("REDIS_URL")
-        or "redis://127.0.0.1:6379/13"
+    # A Redis database of its own (it is flushed): never the one REDIS_URL's tests or server use.
+    redis_url = os.environ.get("BENCH_REDIS_URL") or urlunparse(
+        urlparse(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379")._replace(path="/13")
     )
     check_servers(server_url, redis_url)
     import redis
