@@ -700,7 +700,9 @@ def machine() -> str:
 
 
 def _num(value, digits: int = 0) -> str:
-    return "-" if value is None else f"{value:,.{digits}f}"
+    if value is None:
+        return "-"
+    return f"{value:,.{max(digits, 2 if value < 10 else 0)}f}"
 
 
 def fmt_row(row: dict) -> str:
