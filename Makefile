@@ -34,8 +34,11 @@ format: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest
 
+# make bench: B0-B4 on a scratch PostgreSQL database with Redis and wrk (see docs/performance.md);
+# BENCH_ARGS="--quick" for a shorter run, "--smoke" for seconds, "--only B1,B3" for some.
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install -y wrk"; exit 2; }
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

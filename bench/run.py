@@ -1,22 +1,35 @@
 """Benchmark harness (`make bench`): server and load in one run, on this machine.
 
-Starts gunicorn on a database of its own, fires Lead.Capture calls from several client processes
-over keep-alive connections, and prints throughput and latency percentiles. On PostgreSQL it also
-runs the same database work through raw psycopg (lock, candidate lookup, insert lead, insert
-activity, one transaction per capture), the physical limit the API is quoted against.
+Creates a scratch PostgreSQL database, starts web (gunicorn), worker and scheduler as the Procfile
+runs them, drives load with wrk (bench/wrk/post.lua makes every body unique) and prints one table:
 
-    make bench                                   # SQLite under var/, no server needed
-    DATABASE_URL=postgres://postgres@127.0.0.1/bench REDIS_URL=redis://127.0.0.1:6379/9 make bench
+    B0  raw psycopg doing the same database work (the physical limit every row is a ratio to)
+    B1  Lead.Capture, Lead.Create, the Convoso insert (check_dup=1, check_dnc=1), the contact form
+    B2  bulk create-or-update, 25 rows a call (leads/s)
+    B3  async accept (POST /lead/capture) and async drain by one worker process (requests/s)
+    B4  capture p99 and LeadsMetaData.Get at two sizes (seeded by COPY), then bench/staff_reads.py
 
-Figures vary with the machine's load: quote ratios measured in one run.
+    make bench                          # everything, B4 at 10,000 and 1,000,000 leads
+    make bench BENCH_ARGS="--quick"     # shorter runs, B4 at 1,000 and 10,000
+    python bench/run.py --smoke         # a few seconds, tiny sizes (CI)
+    python bench/run.py --only B1,B3 --duration 20 --web-workers 3
+
+Needs DATABASE_URL's server (PostgreSQL) and Redis (BENCH_REDIS_URL, else database 13 on
+REDIS_URL's server or 127.0.0.1:6379; that Redis database is flushed). Figures vary with the
+machine's load: quote ratios measured in one run.
 """
 
 from __future__ import annotations
 
-import http.client
+import argparse
+import importlib.util
+import inspect
 import json
 import multiprocessing
 import os
+import re
+import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -24,200 +37,692 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlunparse
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from seed import insert_sql, seed_leads  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-REQUESTS = int(os.environ.get("BENCH_REQUESTS", "3000"))
-CLIENTS = int(os.environ.get("BENCH_CLIENTS", "16"))
-WORKERS = os.environ.get("BENCH_WEB_WORKERS")
+LUA = ROOT / "bench" / "wrk" / "post.lua"
+RESULTS = ROOT / "bench" / "results.json"
+SCENARIOS = ["B0", "B1", "B2", "B3", "B4", "staff"]
+START_PG = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
+START_REDIS = (
+    'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" '
+    "--appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log"
+)
+LS = "/v2/LeadManagement.svc/"
 
 
-def free_port() -> int:
+# --- options ---------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="5 s runs, B4 at 1,000 and 10,000")
+    mode.add_argument("--smoke", action="store_true", help="1 s runs, tiny sizes (CI)")
+    p.add_argument("--only", default=os.environ.get("BENCH_ONLY", ""), help="e.g. B0,B1,B3")
+    p.add_argument("--duration", type=float, default=float(os.environ.get("BENCH_DURATION", 0)))
+    p.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", ""), help="B4, e.g. 10000,1e6")
+    p.add_argument("--connections", type=int, default=int(os.environ.get("BENCH_CONNECTIONS", 16)))
+    p.add_argument("--web-workers", default=os.environ.get("BENCH_WEB_WORKERS", "2"))
+    p.add_argument("--web-threads", default=os.environ.get("BENCH_WEB_THREADS", "8"))
+    p.add_argument(
+        "--drain",
+        type=int,
+        default=int(os.environ.get("BENCH_DRAIN", 0)),
+        help="async requests to drain in B3 (at least what accept left queued); -1 skips",
+    )
+    p.add_argument("--database", default=os.environ.get("BENCH_DATABASE", ""))
+    p.add_argument("--results", default=os.environ.get("BENCH_RESULTS", str(RESULTS)))
+    p.add_argument("--keep-db", action="store_true", help="keep the scratch database")
+    args = p.parse_args(argv)
+    if args.smoke:
+        args.duration = args.duration or 1
+        sizes, drain = "100,300", 20
+        if "BENCH_CONNECTIONS" not in os.environ and args.connections == 16:
+            args.connections = 2  # a smoke proves the paths work; few requests drain fast
+    elif args.quick:
+        args.duration = args.duration or 5
+        sizes, drain = "1000,10000", 1000
+    else:
+        args.duration = args.duration or 10
+        sizes, drain = "10000,1000000", 3000
+    args.sizes = [int(float(s)) for s in (args.sizes or sizes).split(",") if s]
+    args.drain = args.drain or drain
+    args.only = [s.strip() for s in args.only.split(",") if s.strip()] or SCENARIOS
+    unknown = set(args.only) - set(SCENARIOS)
+    if unknown:
+        p.error(f"unknown scenarios {sorted(unknown)}; pick from {SCENARIOS}")
+    return args
+
+
+# --- servers ---------------------------------------------------------------------------------
+
+
+_T0 = time.monotonic()
+
+
+def log(message: str) -> None:
+    if os.environ.get("BENCH_VERBOSE"):
+        print(f"[{time.monotonic() - _T0:6.1f} s] {message}", file=sys.stderr, flush=True)
+
+
+def with_db(url: str, name: str) -> str:
+    return urlunparse(urlparse(url)._replace(path="/" + name))
+
+
+def check_servers(database_url: str, redis_url: str) -> None:
+    import psycopg
+    import redis
+
+    problems = []
+    try:
+        psycopg.connect(with_db(database_url, "postgres"), connect_timeout=3).close()
+    except psycopg.Error as exc:
+        problems.append(f"PostgreSQL is not reachable ({exc}). Start it:\n  {START_PG}")
+    try:
+        redis.Redis.from_url(redis_url, socket_timeout=3).ping()
+    except redis.RedisError as exc:
+        problems.append(f"Redis is not reachable ({exc}). Start it:\n  {START_REDIS}")
+    if not shutil.which("wrk"):
+        problems.append("wrk is not installed:\n  apt-get install -y wrk")
+    if problems:
+        raise SystemExit("\n".join(problems))
+
+
+def create_scratch(server_url: str, name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(with_db(server_url, "postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return with_db(server_url, name)
+
+
+def drop_scratch(server_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(with_db(server_url, "postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def manage(env: dict[str, str], *args: str, capture: bool = False) -> str:
+    out = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=capture,
+        text=True,
+    )
+    return out.stdout or ""
+
+
+SETUP = """
+import json
+from settings_global.services import api_user_create, global_settings_update
+from lists_hopper.services import campaign_create, list_create
+global_settings_update(changes={'rate_limit_calls': 1000000000}, user=None, via='bench')
+issued = api_user_create(name='bench')
+campaign = campaign_create(name='Bench')
+lst = list_create(name='Bench', campaign=campaign)
+print('BENCH_SETUP ' + json.dumps({**issued.as_dict(), 'list_id': lst.pk}))
+"""
+
+
+def setup(env: dict[str, str]) -> dict[str, str]:
+    manage(env, "migrate", "-v0")
+    out = manage(env, "shell", "-c", SETUP, capture=True)
+    line = next(x for x in out.splitlines() if x.startswith("BENCH_SETUP "))
+    return json.loads(line.removeprefix("BENCH_SETUP "))
+
+
+def procfile() -> dict[str, str]:
+    lines = (ROOT / "Procfile").read_text().splitlines()
+    return dict(line.split(":", 1) for line in lines if ":" in line and not line.startswith("#"))
+
+
+class Procs:
+    """web, worker and scheduler, started from the Procfile's own command lines."""
+
+    def __init__(self, env: dict[str, str], port: int) -> None:
+        self.env, self.port, self.procs = env, port, {}
+        self.lines = procfile()
+
+    def start(self, name: str) -> None:
+        self.procs[name] = subprocess.Popen(
+            ["bash", "-c", "exec " + self.lines[name].strip()],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=None if os.environ.get("BENCH_VERBOSE") else subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        if name == "web":
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or self.procs[name].poll() is not None:
+                        raise SystemExit("gunicorn did not start") from None
+                    time.sleep(0.2)
+
+    def stop(self, name: str) -> None:
+        proc = self.procs.pop(name, None)
+        if proc is None:
+            return
+        t0 = time.monotonic()
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+        except ProcessLookupError:
+            pass
+        log(f"stopped {name} in {time.monotonic() - t0:.1f} s")
+
+    def stop_all(self) -> None:
+        for name in list(self.procs):
+            self.stop(name)
+
+
+# --- wrk -------------------------------------------------------------------------------------
+
+_base = [0]
+
+
+def wrk(port: int, path: str, kind: str, args: argparse.Namespace, **extra: str) -> dict:
+    _base[0] += 1
+    env = {
+        **os.environ,
+        "BENCH_KIND": kind,
+        "BENCH_PATH": path,
+        "BENCH_BASE": str(_base[0] * 100_000_000),
+        **extra,
+    }
+    threads = min(2, args.connections)
+    cmd = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{args.connections}",
+        f"-d{max(1, round(args.duration))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(LUA),
+        f"http://127.0.0.1:{port}",
+    ]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+    line = next(x for x in out.splitlines() if x.startswith("BENCH_RESULT "))
+    r = json.loads(line.removeprefix("BENCH_RESULT "))
+    seconds = r["duration_us"] / 1e6
+    return {
+        "requests": r["requests"],
+        "rate": r["requests"] / seconds if seconds else 0.0,
+        "p50_ms": r["p50_us"] / 1000,
+        "p99_ms": r["p99_us"] / 1000,
+        "errors": r["status_errors"] + r["socket_errors"],
+    }
+
+
+# --- B0: raw psycopg -------------------------------------------------------------------------
+
+B0_CLIENTS = 8
+
+
+def _b0_worker(job: tuple[str, str, int, float]) -> tuple[int, list[float]]:
+    import psycopg
+
+    url, kind, worker, seconds = job
+    latencies: list[float] = []
+    rows = 0
+    with psycopg.connect(url) as conn:
+        lead_sql = insert_sql(
+            conn,
+            "leads_lead",
+            [
+                "id",
+                "first_name",
+                "email",
+                "email_normalized",
+                "phone",
+                "phone_normalized",
+                "source",
+                "status",
+                "custom_fields",
+                "created_at",
+                "updated_at",
+            ],
+        )
+        activity_sql = insert_sql(conn, "leads_activity", ["id", "lead_id", "type", "created_at"])
+        request_sql = insert_sql(
+            conn,
+            "leads_capturerequest",
+            ["id", "body", "query", "status", "attempts", "created_at", "updated_at"],
+        )
+        lead_sql, activity_sql = _with_now(lead_sql, 2), _with_now(activity_sql, 1)
+        request_sql = _with_now(request_sql, 2)
+        lead_many = _unnest(lead_sql, ["uuid", *["text"] * 7, "jsonb"])
+        activity_many = _unnest(activity_sql, ["uuid", "uuid", "text"])
+        conn.commit()
+        body = json.dumps([{"Attribute": "FirstName", "Value": "Raw"}])
+        n = worker * 100_000_000
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            t0 = time.perf_counter()
+            batch = 25 if kind == "bulk" else 1
+            idents = []
+            for _ in range(batch):
+                n += 1
+                idents.append((f"raw{n}@raw.example.com", f"+1{4000000000 + n}"))
+            with conn.transaction():
+                if kind == "insert":
+                    # Finished, so that the worker and the drain measurement ignore these rows.
+                    conn.execute(request_sql, [uuid.uuid4(), body, "{}", "Success", 0])
+                else:
+                    conn.execute(
+                        "SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(%s::text[]) k "
+                        "ORDER BY k",
+                        [sorted(e for e, _ in idents)],
+                    )
+                    found = conn.execute(
+                        "SELECT id, email_normalized, phone_normalized FROM leads_lead "
+                        "WHERE email_normalized = ANY(%s) OR phone_normalized = ANY(%s)",
+                        [[e for e, _ in idents], [p for _, p in idents]],
+                    ).fetchall()
+                    known = {e: i for i, e, _ in found} | {p: i for i, _, p in found}
+                    leads, activities = [], []
+                    for email, phone in idents:
+                        lead_id = known.get(email) or known.get(phone)
+                        if lead_id is None:
+                            lead_id = uuid.uuid4()
+                            leads.append(
+                                [lead_id, "Raw", email, email, phone, phone, "Raw", "New", "{}"]
+                            )
+                        activities.append([uuid.uuid4(), lead_id, "lead_capture"])
+                    with conn.cursor() as cur:
+                        # One statement per table for all rows, their values as arrays.
+                        if leads:
+                            cur.execute(lead_many, [list(col) for col in zip(*leads, strict=True)])
+                        cur.execute(
+                            activity_many, [list(col) for col in zip(*activities, strict=True)]
+                        )
+            latencies.append(time.perf_counter() - t0)
+            rows += batch
+    return rows, latencies
+
+
+def _unnest(sql: str, types: list[str]) -> str:
+    """INSERT ... VALUES (%s, ...) as INSERT ... SELECT FROM unnest(arrays): many rows at once."""
+    head, _, tail = sql.partition(" VALUES (")
+    values, n = [], 0
+    for value in tail[:-1].split(", "):
+        if value == "%s":
+            values.append(f"u.c{n}::{types[n]}")
+            n += 1
+        else:
+            values.append(value)
+    arrays = ", ".join("%s::text[]" for _ in range(n))
+    names = ", ".join(f"c{i}" for i in range(n))
+    return f"{head} SELECT {', '.join(values)} FROM unnest({arrays}) AS u({names})"
+
+
+def _with_now(sql: str, count: int) -> str:
+    """Turn the last `count` %s placeholders into now() (the timestamp columns)."""
+    head, _, tail = sql.partition(" VALUES (")
+    values = tail[:-1].split(", ")
+    idx = [i for i, v in enumerate(values) if v == "%s"][-count:]
+    for i in idx:
+        values[i] = "now()"
+    return f"{head} VALUES ({', '.join(values)})"
+
+
+def b0(url: str, kind: str, seconds: float) -> dict:
+    jobs = [(url, kind, w + 1, seconds) for w in range(B0_CLIENTS)]
+    # fork: no connection is open in this process here, and spawn costs seconds under load.
+    with multiprocessing.get_context("fork").Pool(B0_CLIENTS) as pool:
+        t0 = time.perf_counter()
+        results = pool.map(_b0_worker, jobs)
+        elapsed = time.perf_counter() - t0
+    latencies = sorted(x for _, r in results for x in r)
+    rows = sum(r for r, _ in results)
+    # Measured from the first to the last transaction of the slowest client, not pool start-up.
+    return {
+        "requests": len(latencies),
+        "rate": rows / min(elapsed, seconds * 1.05),
+        "p50_ms": pct(latencies, 0.5),
+        "p99_ms": pct(latencies, 0.99),
+        "errors": 0,
+    }
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p))] * 1000
+
+
+# --- B3 drain, B4 helpers ----------------------------------------------------------------------
+
+PENDING = "SELECT count(*) FROM leads_capturerequest WHERE status IN ('In-Queue', 'In-Process')"
+
+
+def drain(procs: Procs, url: str, port: int, path: str, args: argparse.Namespace, keys) -> dict:
+    """Stop the worker, enqueue a burst, start one worker process, time until none is pending."""
+    import psycopg
+
+    procs.stop("worker")
+    with psycopg.connect(url, autocommit=True) as conn:
+        before = conn.execute(PENDING).fetchone()[0]
+        saved = args.duration
+        while conn.execute(PENDING).fetchone()[0] < args.drain:
+            args.duration = 1
+            wrk(port, path, "async", args, BENCH_API_KEY=keys["api_key"])
+        args.duration = saved
+        total = conn.execute(PENDING).fetchone()[0]
+        procs.start("worker")
+        t0 = None
+        deadline = time.monotonic() + max(120, total / 5)
+        while True:
+            pending = conn.execute(PENDING).fetchone()[0]
+            now = time.perf_counter()
+            if t0 is None and pending < total:
+                t0 = now
+            if pending == 0:
+                break
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
+        failed = conn.execute(
+            "SELECT count(*) FROM leads_capturerequest WHERE status IN ('FAILURE', 'ERROR')"
+        ).fetchone()[0]
+    done = total - pending
+    seconds = (now - t0) if t0 else 0.0
+    return {
+        "requests": done,
+        "rate": done / seconds if seconds else 0.0,
+        "p50_ms": None,
+        "p99_ms": None,
+        "errors": failed + pending,
+        "note": f"{total} queued ({before} left from accept), one worker process",
+    }
+
+
+def lead_count(url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT count(*) FROM leads_lead").fetchone()[0]
+
+
+def seed_to(env: dict[str, str], url: str, target: int) -> str:
+    """COPY leads in until the table holds target: manage.py seed_leads if the tree has it."""
+    missing = target - lead_count(url)
+    if missing <= 0:
+        return "none"
+    if (ROOT / "leads" / "management" / "commands" / "seed_leads.py").exists():
+        manage(env, "seed_leads", "--count", str(missing), capture=True)
+        return "manage.py seed_leads"
+    seed_leads(url, missing, start=lead_count(url) * 7 + 1)
+    return "bench/seed.py"
+
+
+def timed_get(port: int, path: str, tries: int = 5) -> dict:
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    times, errors = [], 0
+    for _ in range(tries):
+        t0 = time.perf_counter()
+        conn.request("GET", path)
+        response = conn.getresponse()
+        response.read()
+        times.append(time.perf_counter() - t0)
+        errors += response.status != 200
+    conn.close()
+    median = statistics.median(times)
+    return {
+        "requests": tries,
+        "rate": 1 / median if median else 0.0,
+        "p50_ms": median * 1000,
+        "p99_ms": max(times) * 1000,
+        "errors": errors,
+    }
+
+
+def staff_reads(ctx: dict) -> list[dict]:
+    """bench/staff_reads.py, if present: its entry point gets what it asks for from ctx."""
+    path = ROOT / "bench" / "staff_reads.py"
+    if not path.exists():
+        return []
+    spec = importlib.util.spec_from_file_location("bench_staff_reads", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+        entry = next(getattr(module, n) for n in ("run", "main", "bench") if hasattr(module, n))
+        params = inspect.signature(entry).parameters
+        if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            kwargs = ctx
+        else:
+            kwargs = {k: v for k, v in ctx.items() if k in params}
+        if len(params) == 1 and not kwargs:
+            rows = entry(ctx)
+        else:
+            rows = entry(**kwargs)
+    except Exception as exc:  # a broken hook is a row with an error, not a lost run
+        return [
+            {
+                "scenario": "staff",
+                "path": "bench/staff_reads.py",
+                "errors": 1,
+                "note": f"{type(exc).__name__}: {exc}",
+            }
+        ]
+    out = []
+    for row in rows or []:
+        row = dict(row)
+        row.setdefault("scenario", "staff")
+        row.setdefault("path", row.get("name", "staff read"))
+        row.setdefault("errors", 0)
+        out.append(row)
+    return out
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    server_url = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
+    if urlparse(server_url).scheme not in {"postgres", "postgresql"}:
+        raise SystemExit("make bench needs PostgreSQL: set DATABASE_URL=postgres://...")
+    # A Redis database of its own (it is flushed): never the one REDIS_URL's tests or server use.
+    redis_url = os.environ.get("BENCH_REDIS_URL") or urlunparse(
+        urlparse(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379")._replace(path="/13")
+    )
+    check_servers(server_url, redis_url)
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+    name = args.database or (urlparse(server_url).path.strip("/") or "leadintake") + "_bench"
+    url = create_scratch(server_url, name)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "REDIS_URL": redis_url,
+        "BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": str(args.web_workers),
+        "WEB_THREADS": str(args.web_threads),
+        "DEBUG": "false",
+    }
+    keys = setup(env)
+    log("migrated and set up")
+    q = f"accessKey={keys['access_key']}&secretKey={keys['secret_key']}"
+    paths = {
+        "capture": f"{LS}Lead.Capture?{q}",
+        "create": f"{LS}Lead.Create?{q}",
+        "convoso": f"/v1/leads/insert?auth_token={keys['auth_token']}&list_id={keys['list_id']}"
+        "&check_dup=1&check_dnc=1",
+        "contact": f"/api/v1/contactform/?apikey={keys['aninja_apikey']}",
+        "bulk": f"{LS}Lead/Bulk/CreateOrUpdate?{q}",
+        "async": f"/lead/capture?{q}",
+        "meta": f"{LS}LeadsMetaData.Get?{q}",
+    }
+    procs = Procs(env, port)
+    rows: list[dict] = []
+    b0_rates: dict[str, float] = {}
+
+    def add(scenario: str, path: str, result: dict, base: str | None, unit: str = "req/s"):
+        log(f"{scenario} {path} done")
+        row = {"scenario": scenario, "path": path, "unit": unit, **result}
+        if base and b0_rates.get(base):
+            row["ratio_to_b0"] = round(result["rate"] / b0_rates[base], 3)
+            row["b0"] = base
+        rows.append(row)
+        print(f"  {scenario:<6}{path:<44}{fmt_row(row)}", flush=True)
+
+    print(
+        f"bench: scratch database {name}, gunicorn {args.web_workers} worker(s) x "
+        f"{args.web_threads} threads on :{port}, wrk {args.connections} connections, "
+        f"{args.duration:g} s a run",
+        flush=True,
+    )
+    try:
+        for p in ("web", "worker", "scheduler"):
+            procs.start(p)
+        log("processes started")
+        # Warm every gunicorn worker and thread (imports, URLconf, connections) off the record.
+        saved, args.duration = args.duration, 2
+        wrk(port, paths["capture"], "capture", args)
+        args.duration = saved
+        if "B0" in args.only:
+            for kind, label, unit in (
+                ("capture", "raw capture transaction (8 clients)", "req/s"),
+                ("bulk", "raw 25-row upsert (8 clients)", "leads/s"),
+                ("insert", "raw async accept insert (8 clients)", "req/s"),
+            ):
+                result = b0(url, kind, args.duration)
+                b0_rates[kind] = result["rate"]
+                add("B0", label, result, None, unit)
+        if "B1" in args.only:
+            for kind, label in (
+                ("capture", "Lead.Capture"),
+                ("create", "Lead.Create"),
+                ("convoso", "/v1/leads/insert check_dup=1 check_dnc=1"),
+                ("contact", "/api/v1/contactform/"),
+            ):
+                add("B1", label, wrk(port, paths[kind], kind, args), "capture")
+        if "B2" in args.only:
+            result = wrk(port, paths["bulk"], "bulk", args)
+            result["rate"] *= 25
+            add("B2", "Lead/Bulk/CreateOrUpdate (25 rows)", result, "bulk", "leads/s")
+        if "B3" in args.only:
+            result = wrk(port, paths["async"], "async", args, BENCH_API_KEY=keys["api_key"])
+            add("B3", "POST /lead/capture (accept)", result, "insert")
+            if args.drain >= 0:
+                result = drain(procs, url, port, paths["async"], args, keys)
+                add("B3", "async drain, one worker", result, "capture")
+        if "B4" in args.only:
+            procs.stop("worker")
+            import psycopg
+
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("TRUNCATE leads_lead CASCADE")
+            procs.start("worker")
+            for size in args.sizes:
+                how = seed_to(env, url, size)
+                label = f"@{size:,} leads"
+                result = wrk(port, paths["capture"], "capture", args)
+                result["note"] = f"seeded by {how}"
+                add("B4", f"Lead.Capture {label}", result, "capture")
+                add("B4", f"LeadsMetaData.Get {label}", timed_get(port, paths["meta"]), None)
+        if "staff" in args.only:
+            ctx = {
+                "base_url": f"http://127.0.0.1:{port}",
+                "database_url": url,
+                "env": env,
+                "keys": keys,
+                "duration": args.duration,
+                "smoke": args.smoke,
+                "sizes": args.sizes,
+                "lead_count": lead_count(url),
+            }
+            for row in staff_reads(ctx):
+                rows.append(row)
+                print(f"  {'staff':<6}{str(row['path']):<44}{fmt_row(row)}", flush=True)
+    finally:
+        procs.stop_all()
+        if not args.keep_db:
+            drop_scratch(server_url, name)
+    report = {
+        "machine": machine(),
+        "settings": {
+            "web_workers": args.web_workers,
+            "web_threads": args.web_threads,
+            "connections": args.connections,
+            "duration_s": args.duration,
+            "sizes": args.sizes,
+            "mode": "smoke" if args.smoke else "quick" if args.quick else "full",
+        },
+        "rows": rows,
+    }
+    b4 = [r for r in rows if r["scenario"] == "B4" and r["path"].startswith("Lead.Capture")]
+    if len(b4) >= 2 and b4[0]["p99_ms"]:
+        report["b4_p99_ratio"] = round(b4[-1]["p99_ms"] / b4[0]["p99_ms"], 2)
+    Path(args.results).write_text(json.dumps(report, indent=2) + "\n")
+    print_table(report)
+    return report
+
+
+def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def bench_env() -> dict[str, str]:
-    env = dict(os.environ)
-    if not env.get("DATABASE_URL"):
-        (ROOT / "var").mkdir(exist_ok=True)
-        path = ROOT / "var" / "bench.sqlite3"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        env["DATABASE_URL"] = f"sqlite:///{path}"
-    return env
-
-
-def setup(env: dict[str, str]) -> dict[str, str]:
-    python = sys.executable
-    subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    script = (
-        "import json, uuid\n"
-        "from settings_global.services import api_user_create, global_settings_update\n"
-        "global_settings_update(changes={'rate_limit_calls': 1000000}, user=None, via='bench')\n"
-        "issued = api_user_create(name='bench-' + uuid.uuid4().hex[:8])\n"
-        "print(json.dumps(issued.as_dict()))\n"
-    )
-    out = subprocess.run(
-        [python, "manage.py", "shell", "-c", script],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def client(args: tuple[int, str, int, int]) -> list[float]:
-    port, path, start, count = args
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    latencies = []
-    for i in range(start, start + count):
-        # Two calls in three create a lead; the third updates the lead made just before.
-        n = i - (i % 3 == 2)
-        body = json.dumps(
-            [
-                {"Attribute": "FirstName", "Value": f"Bench{i}"},
-                {"Attribute": "EmailAddress", "Value": f"bench{n}@example.com"},
-                {"Attribute": "Phone", "Value": f"+1201{5550000 + n % 9000000:07d}"},
-                {"Attribute": "Source", "Value": "Bench"},
-            ]
-        )
-        t0 = time.perf_counter()
-        conn.request("POST", path, body, {"Content-Type": "application/json"})
-        response = conn.getresponse()
-        response.read()
-        latencies.append(time.perf_counter() - t0)
-        if response.status != 200:
-            raise SystemExit(f"capture failed with {response.status}")
-    conn.close()
-    return latencies
-
-
-def run_load(port: int, keys: dict[str, str]) -> tuple[float, list[float]]:
-    path = (
-        "/v2/LeadManagement.svc/Lead.Capture"
-        f"?accessKey={keys['access_key']}&secretKey={keys['secret_key']}"
-    )
-    per = REQUESTS // CLIENTS
-    jobs = [(port, path, c * per, per) for c in range(CLIENTS)]
-    with multiprocessing.Pool(CLIENTS) as pool:
-        t0 = time.perf_counter()
-        results = pool.map(client, jobs)
-        elapsed = time.perf_counter() - t0
-    return elapsed, [x for r in results for x in r]
-
-
-def raw_psycopg(database_url: str) -> tuple[float, list[float]] | None:
-    """The same database work per capture, with nothing but psycopg."""
-    if urlparse(database_url).scheme not in {"postgres", "postgresql"}:
-        return None
-    per = REQUESTS // CLIENTS
-    with multiprocessing.Pool(CLIENTS) as pool:
-        t0 = time.perf_counter()
-        results = pool.map(_raw_worker, [(database_url, c * per, per) for c in range(CLIENTS)])
-        elapsed = time.perf_counter() - t0
-    return elapsed, [x for r in results for x in r]
-
-
-def _raw_worker(args: tuple[str, int, int]) -> list[float]:
-    import psycopg
-
-    url, start, count = args
-    latencies = []
-    with psycopg.connect(url) as conn:
-        for i in range(start, start + count):
-            email, phone = f"raw{i}@example.com", f"+1301{5550000 + i % 9000000:07d}"
-            t0 = time.perf_counter()
-            with conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [email])
-                rows = conn.execute(
-                    "SELECT id FROM leads_lead "
-                    "WHERE email_normalized = %s OR phone_normalized = %s",
-                    [email, phone],
-                ).fetchall()
-                lead_id = rows[0][0] if rows else uuid.uuid4()
-                if not rows:
-                    conn.execute(
-                        "INSERT INTO leads_lead (id, first_name, last_name, contact_name, email, "
-                        "email_normalized, phone, phone_normalized, phone_code, mobile, alt_phone, "
-                        "company, job_title, address1, address2, city, state, postal_code, "
-                        "country, website, notes, source, source_medium, source_campaign, "
-                        "source_content, source_referrer, status, custom_fields, "
-                        "custom_field_sets, created_at, updated_at) VALUES (%s, %s, '', %s, %s, "
-                        "%s, %s, %s, '', '', '', '', '', '', '', '', '', '', '', '', '', 'Bench', "
-                        "'', '', '', '', 'New', '{}', '{}', now(), now())",
-                        [lead_id, f"Raw{i}", f"Raw{i}", email, email, phone, phone],
-                    )
-                conn.execute(
-                    "INSERT INTO leads_activity (id, lead_id, type, note, data, created_at) "
-                    "VALUES (%s, %s, 'lead_capture', '', '{}', now())",
-                    [uuid.uuid4(), lead_id],
-                )
-            latencies.append(time.perf_counter() - t0)
-    return latencies
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * p))] * 1000
-
-
-def main() -> None:
-    env = bench_env()
-    keys = setup(env)
-    port = free_port()
-    on_sqlite = env["DATABASE_URL"].startswith("sqlite")
-    workers = WORKERS or ("1" if on_sqlite or not env.get("REDIS_URL") else "2")
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            workers,
-            "--threads",
-            "4",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+def machine() -> str:
+    cpu = ""
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        elapsed, latencies = run_load(port, keys)
-    finally:
-        server.terminate()
-        server.wait(10)
-    rows = [("Lead.Capture via HTTP", elapsed, latencies)]
-    raw = raw_psycopg(env["DATABASE_URL"])
-    if raw is not None:
-        rows.append(("same DB work, raw psycopg", *raw))
-    db = "SQLite" if on_sqlite else "PostgreSQL"
-    print(
-        f"\n{REQUESTS} captures, {CLIENTS} clients, gunicorn {workers} worker(s) x 4 threads, {db}"
+        text = Path("/proc/cpuinfo").read_text()
+        found = re.search(r"model name\s*:\s*(.+)", text)
+        cpu = found.group(1).strip() if found else ""
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores {cpu}".strip()
+
+
+def _num(value, digits: int = 0) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.{max(digits, 2 if value < 10 else 0)}f}"
+
+
+def fmt_row(row: dict) -> str:
+    ratio = row.get("ratio_to_b0")
+    return (
+        f"{_num(row.get('rate')):>10} {row.get('unit', ''):<8}{_num(row.get('p50_ms'), 1):>9}"
+        f"{_num(row.get('p99_ms'), 1):>9}{row.get('errors', 0):>7}"
+        f"{'-' if ratio is None else f'{ratio:.2f}':>8}"
     )
-    print(f"{'what':<28}{'per s':>10}{'p50 ms':>10}{'p99 ms':>10}{'mean ms':>10}")
-    for name, seconds, values in rows:
-        rate = len(values) / seconds
-        print(
-            f"{name:<28}{rate:>10.0f}{pct(values, 0.5):>10.1f}{pct(values, 0.99):>10.1f}"
-            f"{statistics.mean(values) * 1000:>10.1f}"
-        )
-    if raw is not None:
-        ratio = (len(latencies) / elapsed) / (len(raw[1]) / raw[0])
-        print(f"ratio HTTP / raw throughput: {ratio:.2f}")
+
+
+def print_table(report: dict) -> None:
+    print(f"\n{report['machine']}; {json.dumps(report['settings'])}")
+    print(
+        f"{'':<6}{'path':<44}{'rate':>10} {'':<8}{'p50 ms':>9}{'p99 ms':>9}{'errors':>7}{'/ B0':>8}"
+    )
+    for row in report["rows"]:
+        print(f"{row['scenario']:<6}{str(row['path']):<44}{fmt_row(row)}")
+    if "b4_p99_ratio" in report:
+        print(f"B4 capture p99, largest / smallest size: {report['b4_p99_ratio']:.2f}x")
 
 
 if __name__ == "__main__":

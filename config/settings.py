@@ -30,6 +30,15 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "t
 DATABASE_URL = env_str("DATABASE_URL", "")
 REDIS_URL = env_str("REDIS_URL", "")
 DATABASES = {"default": database_config(DATABASE_URL, base_dir=BASE_DIR)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The health check (a round trip before each request's first query) is what lets the first
+    # request after a database restart succeed instead of failing on a dead connection; keep it
+    # unless you accept that. DATABASE_POOL: Django's psycopg pool instead of one persistent
+    # connection per thread (docs/performance.md has what each choice measured).
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DATABASE_HEALTH_CHECKS", True)
+    if env_bool("DATABASE_POOL", False):
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": 16}
 CACHES = cache_config(REDIS_URL)
 TASKS_BACKEND = env_str("TASKS_BACKEND", "db")
 TASKS = tasks_config(TASKS_BACKEND, REDIS_URL)

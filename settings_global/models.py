@@ -23,6 +23,23 @@ def global_settings_invalidate() -> None:
     )
 
 
+# Every process keeps the credentials it verified while this value is unchanged
+# (settings_global.selectors); any change to a credential gives it a new value.
+CREDENTIALS_VERSION_KEY = "credentials:version"
+
+
+def credentials_invalidate() -> None:
+    """Retire every process's verified credentials: now, so that a cache that cannot be written
+    fails the change instead of leaving copies trusted, and again once the change commits, so
+    that a copy read from the database in between is not trusted either."""
+
+    def bump() -> None:
+        cache.set(CREDENTIALS_VERSION_KEY, uuid.uuid4().hex, timeout=None)
+
+    bump()
+    transaction.on_commit(bump, robust=True)
+
+
 # The names, in the order staff see them; the native API uses the same names.
 SETTING_FIELDS = (
     "reject_duplicate_email_via_api",
@@ -147,6 +164,15 @@ class ApiCredential(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.access_key})"
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        credentials_invalidate()
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        credentials_invalidate()
+        return result
 
     def check_secret_key(self, secret: str) -> bool:
         return hmac.compare_digest(self.secret_key_hash, hash_secret(secret))

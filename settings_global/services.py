@@ -22,6 +22,7 @@ from settings_global.models import (
     ApiCredential,
     GlobalSettings,
     GlobalSettingsChange,
+    credentials_invalidate,
     hash_secret,
 )
 
@@ -180,14 +181,18 @@ def api_credential_create(*, user: Any, name: str) -> IssuedCredential:
 
 @transaction.atomic
 def api_user_revoke(*, name: str) -> int:
-    """Revoke every active credential of the user. No process caches credentials, so this holds
-    from the next request in every worker."""
-    return ApiCredential.objects.filter(user__username=name, is_active=True).update(
+    """Revoke every active credential of the user, from the next request in every worker: the
+    shared credentials version that their copies are checked against changes."""
+    count = ApiCredential.objects.filter(user__username=name, is_active=True).update(
         is_active=False, revoked_at=timezone.now()
     )
+    credentials_invalidate()
+    return count
 
 
+@transaction.atomic
 def api_credential_revoke(*, credential: ApiCredential) -> None:
     ApiCredential.objects.filter(pk=credential.pk).update(
         is_active=False, revoked_at=timezone.now()
     )
+    credentials_invalidate()
