@@ -84,3 +84,10 @@ def recent_values(queryset: QuerySet, field: str, *, sample: int = 5000) -> list
     """The distinct values of a field among the newest rows: filter choices without a scan."""
     newest = queryset.order_by("-created_at", "-pk").values_list(field, flat=True)[:sample]
     return sorted({value for value in newest if value})
+
+
+def campaign_list_ids(campaign_id: int) -> list[int]:
+    """A campaign's lists (a small table): its leads are then `list_id IN (...)`."""
+    from lists_hopper.models import List
+
+    return list(List.objects.filter(campaign_id=campaign_id).values_list("pk", flat=True))

@@ -6,7 +6,7 @@ import django_filters
 from rest_framework import serializers, viewsets
 
 from leads.models import Activity, Lead
-from leads.search import LargeTablePagination, lead_search_q
+from leads.search import LargeTablePagination, campaign_list_ids, lead_search_q
 
 
 class ActivitySerializer(serializers.ModelSerializer):
@@ -66,9 +66,7 @@ class LeadFilter(django_filters.FilterSet):
     created_by = django_filters.CharFilter(method="filter_created_by")
     # Bounded, so that a number past the database's integers is a 400, not a 500.
     list = django_filters.NumberFilter(field_name="list_id", min_value=0, max_value=2**62)
-    campaign = django_filters.NumberFilter(
-        field_name="list__campaign_id", min_value=0, max_value=2**62
-    )
+    campaign = django_filters.NumberFilter(method="filter_campaign", min_value=0, max_value=2**62)
     source = django_filters.CharFilter(field_name="source", lookup_expr="iexact")
     status = django_filters.CharFilter(field_name="status", lookup_expr="iexact")
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
@@ -89,6 +87,9 @@ class LeadFilter(django_filters.FilterSet):
             api_users = users.filter(api_credentials__isnull=False).values("pk")
             return queryset.filter(created_by__in=api_users)
         return queryset.filter(created_by__in=users.filter(username=value).values("pk"))
+
+    def filter_campaign(self, queryset, name, value):
+        return queryset.filter(list_id__in=campaign_list_ids(int(value)))
 
     def filter_search(self, queryset, name, value):
         """A phone in any format, an email in any case, a name by part of it (leads.search)."""
