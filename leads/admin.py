@@ -7,7 +7,13 @@ from django.db.models import Q
 from django.http import StreamingHttpResponse
 
 from leads.models import Account, Activity, CaptureRequest, CustomField, Lead, Visitor
-from leads.search import LargeTablePaginator, campaign_list_ids, lead_search_q, recent_values
+from leads.search import (
+    LargeTablePaginator,
+    api_user_ids,
+    campaign_list_ids,
+    lead_search_q,
+    recent_values,
+)
 from lists_hopper.models import Campaign, HopperEntry
 from settings_global.services import API_USERS_GROUP
 
@@ -24,7 +30,11 @@ class CreatedByFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         users = (
             get_user_model()
-            .objects.filter(Q(groups__name=API_USERS_GROUP) | Q(is_staff=True))
+            .objects.filter(
+                Q(groups__name=API_USERS_GROUP)
+                | Q(api_credentials__isnull=False)
+                | Q(is_staff=True)
+            )
             .distinct()
             .order_by("username")[:100]
         )
@@ -32,8 +42,7 @@ class CreatedByFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "api":
-            api_users = get_user_model().objects.filter(groups__name=API_USERS_GROUP)
-            return queryset.filter(created_by__in=api_users.values("pk"))
+            return queryset.filter(created_by__in=api_user_ids())
         if self.value():
             try:
                 return queryset.filter(created_by_id=int(self.value()))
@@ -74,7 +83,7 @@ class RecentValueFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value():
-            return queryset.filter(**{self.field: self.value()})
+            return queryset.filter(**{f"{self.field}__iexact": self.value()})
         return queryset
 
 

@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
+from django.db.models import F
 from django.db.models.functions import Upper
 
 
@@ -109,8 +110,13 @@ class Lead(models.Model):
             # neither repeat nor skip a lead; each filter has its own ordered index.
             models.Index(fields=["-created_at", "-id"], name="lead_created_id"),
             models.Index(fields=["created_by", "-created_at", "-id"], name="lead_creator_created"),
-            models.Index(fields=["source", "-created_at", "-id"], name="lead_source_created"),
-            models.Index(fields=["status", "-created_at", "-id"], name="lead_status_created"),
+            # Source and status match in any case (iexact: UPPER(col) = UPPER(%s)).
+            models.Index(
+                Upper("source"), F("created_at").desc(), F("id").desc(), name="lead_source_created"
+            ),
+            models.Index(
+                Upper("status"), F("created_at").desc(), F("id").desc(), name="lead_status_created"
+            ),
             models.Index(fields=["list", "-created_at", "-id"], name="lead_list_created"),
             # SearchBy on the common standard fields.
             models.Index(fields=["first_name"], name="lead_first_name"),

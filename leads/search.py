@@ -91,3 +91,16 @@ def campaign_list_ids(campaign_id: int) -> list[int]:
     from lists_hopper.models import List
 
     return list(List.objects.filter(campaign_id=campaign_id).values_list("pk", flat=True))
+
+
+def api_user_ids() -> QuerySet:
+    """The "System API User": every user holding an API credential or in the API users group
+    (a subquery over the small user table, never a join and DISTINCT over the leads)."""
+    from django.contrib.auth import get_user_model
+
+    from settings_global.services import API_USERS_GROUP
+
+    users = get_user_model().objects.filter(
+        Q(api_credentials__isnull=False) | Q(groups__name=API_USERS_GROUP)
+    )
+    return users.values("pk")

@@ -4,7 +4,6 @@ import django.contrib.postgres.indexes
 import django.db.models.functions.comparison
 import django.db.models.functions.text
 from django.conf import settings
-from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations, models
 
 
@@ -24,13 +23,12 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('injectionlogs', '0002_initial'),
+        # leads 0005 creates the pg_trgm extension these indexes use.
         ('leads', '0006_backfill_custom_fields'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
-        # CreateExtension does nothing on other databases, nor when it is there already.
-        TrigramExtension(),
         migrations.AddIndex(
             model_name='failedinjection',
             index=models.Index(fields=['reason_code', '-id'], name='failedinj_reason_id'),

@@ -6,7 +6,7 @@ import django_filters
 from rest_framework import serializers, viewsets
 
 from leads.models import Activity, Lead
-from leads.search import LargeTablePagination, campaign_list_ids, lead_search_q
+from leads.search import LargeTablePagination, api_user_ids, campaign_list_ids, lead_search_q
 
 
 class ActivitySerializer(serializers.ModelSerializer):
@@ -84,8 +84,7 @@ class LeadFilter(django_filters.FilterSet):
         users = get_user_model().objects
         if value.strip().lower() in {"system api user", "api"}:
             # A subquery over the small user table: no join and DISTINCT over the leads.
-            api_users = users.filter(api_credentials__isnull=False).values("pk")
-            return queryset.filter(created_by__in=api_users)
+            return queryset.filter(created_by__in=api_user_ids())
         return queryset.filter(created_by__in=users.filter(username=value).values("pk"))
 
     def filter_campaign(self, queryset, name, value):

@@ -64,11 +64,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='lead',
-            index=models.Index(fields=['source', '-created_at', '-id'], name='lead_source_created'),
+            index=models.Index(django.db.models.functions.text.Upper('source'), models.OrderBy(models.F('created_at'), descending=True), models.OrderBy(models.F('id'), descending=True), name='lead_source_created'),
         ),
         migrations.AddIndex(
             model_name='lead',
-            index=models.Index(fields=['status', '-created_at', '-id'], name='lead_status_created'),
+            index=models.Index(django.db.models.functions.text.Upper('status'), models.OrderBy(models.F('created_at'), descending=True), models.OrderBy(models.F('id'), descending=True), name='lead_status_created'),
         ),
         migrations.AddIndex(
             model_name='lead',

@@ -13,13 +13,14 @@ import json
 import random
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from faker import Faker
 
 from injectionlogs.models import FailedInjection, Family, ReasonCode
@@ -236,11 +237,31 @@ class Command(BaseCommand):
 
     # -- PostgreSQL: COPY -----------------------------------------------------------------------
 
+    def _chunk(self, start: int, size: int, now: datetime, users: list, lists: list, every: int):
+        leads = [self._lead(start + k, now, users, lists) for k in range(size)]
+        failures = [
+            self._failure(lead)
+            for k, lead in enumerate(leads)
+            if every and (start + k) % every == 0
+        ]
+        return (
+            self.lead_copy.text(leads),
+            self.activity_copy.text([self._activity(lead) for lead in leads]),
+            failures,
+        )
+
     def _load_postgresql(self, count: int, n_failed: int, users: list, lists: list) -> None:
         now = datetime.now(UTC)
         leads_table, activity_table = Lead._meta.db_table, Activity._meta.db_table
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+            # The rows are made consistent here: skip the per-row foreign key triggers when
+            # allowed (a superuser); else check them once, before the indexes are rebuilt.
+            try:
+                with transaction.atomic():
+                    cursor.execute("SET LOCAL session_replication_role = replica")
+            except DatabaseError:
+                pass
             cursor.execute(
                 f"SELECT count(*) FROM (SELECT 1 FROM {leads_table} LIMIT %s) t", [count]
             )
@@ -248,28 +269,31 @@ class Command(BaseCommand):
             dropped: list[str] = []
             if rebuild:
                 dropped = self._drop_indexes(cursor, [leads_table, activity_table])
-            # One COPY at a time on a connection: leads, then their activities, per chunk.
-            lead_copy = _Copier(cursor, Lead)
-            activity_copy = _Copier(cursor, Activity)
-            failed_every = count // n_failed if n_failed else 0
-            failures = []
-            done = 0
-            while done < count:
-                leads = [
-                    self._lead(done + k, now, users, lists)
-                    for k in range(min(20_000, count - done))
-                ]
-                failures += [
-                    self._failure(lead)
-                    for k, lead in enumerate(leads)
-                    if failed_every and (done + k) % failed_every == 0
-                ]
-                lead_copy.add(leads)
-                activity_copy.add([self._activity(lead) for lead in leads])
-                done += len(leads)
+            self.lead_copy = _Copier(cursor, Lead)
+            self.activity_copy = _Copier(cursor, Activity)
+            every = count // n_failed if n_failed else 0
+            failures: list[dict[str, Any]] = []
+            size = 20_000
+            # Make the next chunk's text in a thread while this one is copied (one COPY at a
+            # time on a connection: leads, then their activities).
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                starts = list(range(0, count, size))
+                ahead = pool.submit(self._chunk, 0, min(size, count), now, users, lists, every)
+                for n in range(len(starts)):
+                    lead_text, activity_text, chunk_failures = ahead.result()
+                    if n + 1 < len(starts):
+                        nxt = starts[n + 1]
+                        ahead = pool.submit(
+                            self._chunk, nxt, min(size, count - nxt), now, users, lists, every
+                        )
+                    self.lead_copy.write(lead_text)
+                    self.activity_copy.write(activity_text)
+                    failures += chunk_failures
             failures.sort(key=lambda f: f["created_at"])  # ids in time order, as logged
-            _Copier(cursor, FailedInjection, skip=("id",)).add(failures)
+            failed_copy = _Copier(cursor, FailedInjection, skip=("id",))
+            failed_copy.write(failed_copy.text(failures))
             if dropped:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 self.stdout.write(f"rebuilding {len(dropped)} indexes...")
                 for statement in dropped:
                     cursor.execute(statement)
@@ -340,13 +364,14 @@ class _Copier:
         self.sql = f"COPY {model._meta.db_table} ({columns}) FROM STDIN"
         self.cursor = cursor
 
-    def add(self, rows: list[dict[str, Any]]) -> None:
-        if not rows:
-            return
+    def text(self, rows: list[dict[str, Any]]) -> str:
         defaults, names = self.defaults, self.attnames
-        text = "".join(
+        return "".join(
             "\t".join(_copy_text(row[n]) if n in row else defaults[n] for n in names) + "\n"
             for row in rows
         )
-        with self.cursor.cursor.copy(self.sql) as copy:
-            copy.write(text.encode())
+
+    def write(self, text: str) -> None:
+        if text:
+            with self.cursor.cursor.copy(self.sql) as copy:
+                copy.write(text.encode())
