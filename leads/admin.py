@@ -3,6 +3,7 @@ import csv
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db.models import Q
 from django.http import StreamingHttpResponse
 
@@ -16,6 +17,8 @@ from leads.search import (
 )
 from lists_hopper.models import Campaign, HopperEntry
 from settings_global.services import API_USERS_GROUP
+
+CHOICES_TTL = 300  # seconds a filter's sampled choices are kept
 
 # Filters list their choices from small tables (users, lists, campaigns) or from the newest
 # leads, never from a SELECT DISTINCT over the lead table.
@@ -76,9 +79,13 @@ class RecentValueFilter(admin.SimpleListFilter):
     field = ""
 
     def lookups(self, request, model_admin):
-        values = recent_values(Lead.objects.all(), self.field)
+        values = cache.get_or_set(
+            f"lead-filter-choices:{self.field}",
+            lambda: recent_values(Lead.objects.all(), self.field),
+            CHOICES_TTL,
+        )
         if self.value() and self.value() not in values:
-            values.append(self.value())
+            values = [*values[:49], self.value()]
         return [(v, v) for v in values[:50]]
 
     def queryset(self, request, queryset):
@@ -144,7 +151,8 @@ class LeadAdmin(admin.ModelAdmin):
     search_fields = ["contact_name"]
     search_help_text = "A name or part of it, an email, a phone in any format, or a lead id."
     ordering = ["-created_at", "-id"]
-    list_select_related = ["created_by", "list"]
+    list_select_related = False
+    list_per_page = 50
     readonly_fields = ["id", "email_normalized", "phone_normalized", "created_at", "updated_at"]
     raw_id_fields = ["owner", "created_by", "account"]
     inlines = [ActivityInline, HopperEntryInline]
