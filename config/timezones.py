@@ -12,6 +12,7 @@ import zoneinfo
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
+from urllib.parse import unquote
 
 from django.utils import timezone
 
@@ -31,7 +32,7 @@ class BrowserTimeZoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: Any) -> Any:
-        name = request.COOKIES.get(COOKIE, "")
+        name = unquote(request.COOKIES.get(COOKIE, ""))  # the page sets it URI-encoded
         zone = _zone(name) if 0 < len(name) <= 64 else None
         if zone is not None:
             timezone.activate(zone)
