@@ -93,7 +93,7 @@ class Command(BaseCommand):
         rng = random.Random(seed)
         faker = Faker("en_US")
         faker.seed_instance(seed if seed is not None else rng.randrange(2**32))
-        started = time.monotonic()
+        started = self.lap_at = time.monotonic()
         self.pools = {
             "first": [faker.first_name() for _ in range(POOL)],
             "last": [faker.last_name() for _ in range(POOL)],
@@ -289,6 +289,7 @@ class Command(BaseCommand):
                     self.lead_copy.write(lead_text)
                     self.activity_copy.write(activity_text)
                     failures += chunk_failures
+            self.stdout.write(f"copied {count} leads and activities: {self._lap()}")
             failures.sort(key=lambda f: f["created_at"])  # ids in time order, as logged
             failed_copy = _Copier(cursor, FailedInjection, skip=("id",))
             failed_copy.write(failed_copy.text(failures))
@@ -297,8 +298,15 @@ class Command(BaseCommand):
                 self.stdout.write(f"rebuilding {len(dropped)} indexes...")
                 for statement in dropped:
                     cursor.execute(statement)
+                self.stdout.write(f"checked foreign keys, rebuilt indexes: {self._lap()}")
             for table in (leads_table, activity_table, FailedInjection._meta.db_table):
                 cursor.execute(f"ANALYZE {table}")
+            self.stdout.write(f"analyzed: {self._lap()}")
+
+    def _lap(self) -> str:
+        now = time.monotonic()
+        lap, self.lap_at = now - self.lap_at, now
+        return f"{lap:.1f} s"
 
     def _drop_indexes(self, cursor: Any, tables: list[str]) -> list[str]:
         """Drop the tables' plain indexes (not those behind a constraint); their definitions."""
