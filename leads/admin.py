@@ -155,6 +155,51 @@ class LeadAdmin(admin.ModelAdmin):
     list_per_page = 50
     readonly_fields = ["id", "email_normalized", "phone_normalized", "created_at", "updated_at"]
     raw_id_fields = ["owner", "created_by", "account"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    ("first_name", "last_name"),
+                    "contact_name",
+                    ("email", "phone", "phone_code"),
+                    ("mobile", "alt_phone"),
+                    ("status", "list"),
+                ]
+            },
+        ),
+        (
+            "Source",
+            {"fields": [("source", "source_medium"), ("source_campaign", "source_content")]},
+        ),
+        (
+            "Company and address",
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    ("company", "job_title", "website"),
+                    ("address1", "address2"),
+                    ("city", "state", "postal_code", "country"),
+                    "source_referrer",
+                    "notes",
+                ],
+            },
+        ),
+        (
+            "Custom fields",
+            {"classes": ["collapse"], "fields": ["custom_fields", "custom_field_sets"]},
+        ),
+        (
+            "Record",
+            {
+                "fields": [
+                    ("id", "created_at", "updated_at"),
+                    ("email_normalized", "phone_normalized"),
+                    ("created_by", "owner", "account"),
+                ]
+            },
+        ),
+    ]
     inlines = [ActivityInline, HopperEntryInline]
     paginator = LargeTablePaginator
     show_full_result_count = False
