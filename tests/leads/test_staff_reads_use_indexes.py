@@ -52,12 +52,12 @@ def plans(seeded: Lead) -> dict[str, str]:
         ).qs.order_by("-created_at", "-id"),
     }
     out = {name: qs[:50].explain() for name, qs in reads.items()}
-    out["capped count"] = page.filter(source__iexact="website").order_by()[:10001].values(
-        "pk"
-    ).explain()
-    out["filter choices"] = Lead.objects.order_by("-created_at", "-pk").values_list("source")[
-        :5000
-    ].explain()
+    out["capped count"] = (
+        page.filter(source__iexact="website").order_by()[:10001].values("pk").explain()
+    )
+    out["filter choices"] = (
+        Lead.objects.order_by("-created_at", "-pk").values_list("source")[:5000].explain()
+    )
     log = FailedInjection.objects.order_by("-id")
     out["log page"] = log[:50].explain()
     out["log by reason"] = log.filter(reason_code="dnc")[:50].explain()
