@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
+from django.db.models import Q, TextField
+from django.db.models.functions import Cast, Upper
 
 
 class ReasonCode(models.TextChoices):
@@ -62,7 +65,27 @@ class FailedInjection(models.Model):
             models.Index(fields=["reason_code", "-created_at"], name="failedinj_reason_created"),
             models.Index(fields=["family", "-created_at"], name="failedinj_family_created"),
             models.Index(fields=["-created_at"], name="failedinj_created"),
+            # The log pages are newest first by id; filtered by reason or family.
+            models.Index(fields=["reason_code", "-id"], name="failedinj_reason_id"),
+            models.Index(fields=["family", "-id"], name="failedinj_family_id"),
+            # The log's search box, PostgreSQL only (pg_trgm): icontains on the reason and on
+            # the data as text (UPPER(col::text) LIKE UPPER(%q%)).
+            GinIndex(OpClass(Upper("reason"), name="gin_trgm_ops"), name="failedinj_reason_trgm"),
+            GinIndex(
+                OpClass(Upper(Cast("data", TextField())), name="gin_trgm_ops"),
+                name="failedinj_data_trgm",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"#{self.id} {self.reason}"
+
+
+def failed_injection_search_q(value: str) -> Q:
+    """The log's search: a row id, or a part (three characters or more) of the reason or data."""
+    text = value.strip().lstrip("#")
+    if text.isdigit() and len(text) < 19:
+        return Q(pk=int(text))
+    if len(text) < 3:
+        return Q(reason__istartswith=text)
+    return Q(reason__icontains=text) | Q(data__icontains=text)

@@ -3,7 +3,10 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Upper
 
 
 class Account(models.Model):
@@ -103,12 +106,26 @@ class Lead(models.Model):
             models.Index(fields=["phone_normalized"], name="lead_phone_norm"),
             # Convoso check_dup=2 (this list) and the campaign scope through the list.
             models.Index(fields=["list", "phone_normalized"], name="lead_list_phone"),
-            # Manage Leads: newest first, filtered by creator.
-            models.Index(fields=["-created_at"], name="lead_created"),
-            models.Index(fields=["created_by", "-created_at"], name="lead_creator_created"),
+            # Manage Leads and the native API: newest first, the pk breaking ties so that pages
+            # neither repeat nor skip a lead; each filter has its own ordered index.
+            models.Index(fields=["-created_at", "-id"], name="lead_created_id"),
+            models.Index(fields=["created_by", "-created_at", "-id"], name="lead_creator_created"),
+            # Source and status match in any case (iexact: UPPER(col) = UPPER(%s)).
+            models.Index(
+                Upper("source"), F("created_at").desc(), F("id").desc(), name="lead_source_created"
+            ),
+            models.Index(
+                Upper("status"), F("created_at").desc(), F("id").desc(), name="lead_status_created"
+            ),
+            models.Index(fields=["list", "-created_at", "-id"], name="lead_list_created"),
             # SearchBy on the common standard fields.
             models.Index(fields=["first_name"], name="lead_first_name"),
             models.Index(fields=["last_name"], name="lead_last_name"),
+            # Staff search (leads.selectors.lead_search), PostgreSQL only (pg_trgm): a name by
+            # part of it (icontains is UPPER(col) LIKE UPPER(%q%)), an email or phone by part.
+            GinIndex(OpClass(Upper("contact_name"), name="gin_trgm_ops"), name="lead_name_trgm"),
+            GinIndex(OpClass("email_normalized", name="gin_trgm_ops"), name="lead_email_trgm"),
+            GinIndex(OpClass("phone_normalized", name="gin_trgm_ops"), name="lead_phone_trgm"),
         ]
 
     def __str__(self) -> str:
@@ -117,6 +134,40 @@ class Lead(models.Model):
     @property
     def display_name(self) -> str:
         return self.contact_name or self.email or self.phone or str(self.id)
+
+
+class CustomFieldType(models.TextChoices):
+    STRING = "String"
+    NUMBER = "Number"
+    BOOLEAN = "Boolean"
+    DATE = "Date"
+    FIELD_SET = "CustomObject", "Custom field set"
+
+
+class CustomField(models.Model):
+    """The registry of custom field names: kept on write by the intake pipeline, or defined by
+    staff. LeadsMetaData.Get and the admin read it instead of scanning every lead."""
+
+    name = models.CharField(max_length=255, unique=True)
+    display_name = models.CharField(max_length=255, blank=True)
+    data_type = models.CharField(
+        max_length=16, choices=CustomFieldType.choices, default=CustomFieldType.STRING
+    )
+    is_set = models.BooleanField(
+        "custom field set", default=False, help_text="An attribute with nested Fields."
+    )
+    defined_by_staff = models.BooleanField(default=False)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.name.removeprefix("mx_").replace("_", " ")
 
 
 class ActivityType(models.TextChoices):

@@ -70,3 +70,16 @@ def phone_key(value: str | None, *, region: str) -> str:
         return normalize_phone(value or "", region=region)
     except IntakeError:
         return ""
+
+
+_PHONE_QUERY = re.compile(r"[\d\s()+.\-/]+")
+
+
+def phone_query_keys(value: str, *, region: str) -> tuple[str, str]:
+    """A search box's phone, typed as staff type it: its E.164 form ("" when it is not a whole
+    number) and its digits, for a part of a number. ("", "") when it is not a phone."""
+    text = value.strip()
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if len(digits) < 3 or not _PHONE_QUERY.fullmatch(text):
+        return "", ""
+    return phone_key(text, region=region), digits

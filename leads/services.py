@@ -20,6 +20,7 @@ from django.utils import timezone
 from injectionlogs.errors import IntakeError, invalid_value, missing_field
 from injectionlogs.models import FailedInjection, ReasonCode
 from injectionlogs.services import failure_new, failure_record
+from leads.custom_fields import custom_fields_register
 from leads.matching import Action, DupScope, LeadIndex, MatchKeys, Operation, decide
 from leads.models import Account, Activity, ActivityType, Lead, Visitor
 from leads.normalize import normalize_email, normalize_phone
@@ -158,6 +159,9 @@ def leads_ingest(*, requests: list[IntakeRequest]) -> list[IntakeResult]:
             _lock_keys(live)
             index = _load_candidates(live)
             _decide_and_apply(live, index, rules)
+            custom_fields_register(
+                requests=[r.request for r in live if r.result.error is None],
+            )
         failures = [row for row in rows if row.result.error is not None]
         if failures:
             _record_failures(failures)

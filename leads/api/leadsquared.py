@@ -12,7 +12,6 @@ import re
 import uuid
 from typing import Any
 
-from django.db import connection
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.response import Response
@@ -22,7 +21,7 @@ from injectionlogs.models import Family, ReasonCode
 from injectionlogs.services import failure_record
 from leads.api.base import FamilyAPIView, admit, client_addr, get_ci, query_dict
 from leads.matching import Operation
-from leads.models import Lead
+from leads.models import CustomField, Lead
 from leads.services import (
     MAX_LENGTHS,
     IntakeRequest,
@@ -516,20 +515,8 @@ class LeadsGetByEmailView(LeadSquaredView):
 
 
 def custom_field_names() -> list[str]:
-    """Every custom field and custom field set name held by some lead."""
-    if connection.vendor == "postgresql":
-        sql = (
-            "SELECT DISTINCT k FROM leads_lead, jsonb_object_keys(custom_fields) k UNION "
-            "SELECT DISTINCT k FROM leads_lead, jsonb_object_keys(custom_field_sets) k"
-        )
-    else:
-        sql = (
-            "SELECT DISTINCT j.key FROM leads_lead, json_each(leads_lead.custom_fields) j UNION "
-            "SELECT DISTINCT j.key FROM leads_lead, json_each(leads_lead.custom_field_sets) j"
-        )
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        return sorted(row[0] for row in cursor.fetchall())
+    """Every custom field and custom field set name: the registry kept on write (no lead scan)."""
+    return list(CustomField.objects.order_by("name").values_list("name", flat=True))
 
 
 @extend_schema(tags=["LeadSquared"], summary="LeadsMetaData.Get", parameters=KEY_PARAMS, **READ)
@@ -561,12 +548,12 @@ class LeadsMetaDataView(LeadSquaredView):
                     "IsCustomField": False,
                 }
             )
-        for name in custom_field_names():
+        for custom in CustomField.objects.order_by("name"):
             fields.append(
                 {
-                    "SchemaName": name,
-                    "DisplayName": name.removeprefix("mx_").replace("_", " "),
-                    "DataType": "String",
+                    "SchemaName": custom.name,
+                    "DisplayName": custom.label,
+                    "DataType": custom.data_type,
                     "IsMandatory": False,
                     "MaxLength": None,
                     "IsLeadIdentifier": False,

@@ -350,8 +350,8 @@ def test_get_by_email(client, ls_keys):
     assert [r["ProspectID"] for r in rows] == [str(held.id)]
 
 
-def test_metadata_lists_standard_and_custom_fields(client, ls_keys):
-    LeadFactory(custom_fields={"mx_City": "Pune"})
+def test_metadata_lists_standard_and_custom_fields(client, ls_keys, capture):
+    assert capture(attrs(EmailAddress="pune@x.com", mx_City="Pune")).status_code == 200
     rows = client.get(f"/v2/LeadManagement.svc/LeadsMetaData.Get?{ls_keys}").json()
     names = {r["SchemaName"]: r for r in rows}
     assert names["EmailAddress"]["IsLeadIdentifier"] is True
