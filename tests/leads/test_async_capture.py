@@ -91,9 +91,7 @@ def fail_with_operational_error(monkeypatch):
 # -- accept ----------------------------------------------------------------------------------
 
 
-def test_accept_stores_the_request_in_queue_and_answers_its_id(
-    accept, credential, api_user
-):
+def test_accept_stores_the_request_in_queue_and_answers_its_id(accept, credential, api_user):
     body = attrs(FirstName="Bret", EmailAddress="bret@example.com", SearchBy="Phone")
     response = accept(body, query="LeadUpdateBehavior=DoNotUpdate")
     assert response.status_code == 200
