@@ -1,11 +1,12 @@
 # make run: a fresh clone to a running app (web, worker, scheduler) on 127.0.0.1:8000.
 # make test: ruff and pytest (SQLite unless DATABASE_URL / REDIS_URL point at servers).
+# make soak: the long fault scenarios against real processes (docs/soak.md); not part of make test.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format migrate bench clean
+.PHONY: run test lint format migrate bench soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +37,9 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+soak: $(STAMP)
+	$(BIN)/python bench/soak.py
 
 clean:
 	rm -rf $(VENV) var
