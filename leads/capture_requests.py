@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Count, Min, Q
+from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 
 from injectionlogs.errors import IntakeError
@@ -114,10 +114,7 @@ def capture_requests_claim(
         due = CaptureRequest.objects.select_for_update(skip_locked=True).filter(_claimable(now))
         if ids is not None:
             due = due.filter(pk__in=ids)
-        rows = list(due.order_by().values_list("pk", "attempts", "status")[:limit])
-        if not rows:
-            return []
-        spent = [pk for pk, attempts, _ in rows if attempts >= MAX_ATTEMPTS]
+        spent = list(due.filter(attempts__gte=MAX_ATTEMPTS).values_list("pk", flat=True)[:limit])
         if spent:
             # Only a request whose worker died on each of its attempts gets here.
             CaptureRequest.objects.filter(pk__in=spent).update(
@@ -130,20 +127,45 @@ def capture_requests_claim(
                 finished_at=now,
                 updated_at=now,
             )
-        claims = [Claim(pk, attempts + 1) for pk, attempts, _ in rows if attempts < MAX_ATTEMPTS]
-        by_attempt: dict[int, list[uuid.UUID]] = {}
-        for claim in claims:
-            by_attempt.setdefault(claim.attempt, []).append(claim.pk)
-        for attempt, pks in by_attempt.items():  # nearly always one group: first attempts
-            CaptureRequest.objects.filter(pk__in=pks).update(
+        due = due.filter(attempts__lt=MAX_ATTEMPTS)
+        if connection.vendor == "postgresql":
+            return _claim_returning(due, worker_id=worker_id, limit=limit, now=now)
+        rows = list(due.order_by().values_list("pk", "attempts")[:limit])
+        claims = [Claim(pk, attempts + 1) for pk, attempts in rows]
+        if claims:
+            CaptureRequest.objects.filter(pk__in=[c.pk for c in claims]).update(
                 status=CaptureStatus.IN_PROCESS,
-                attempts=attempt,
+                attempts=F("attempts") + 1,
                 claimed_by=worker_id,
                 leased_until=now + LEASE,
                 started_at=now,
                 updated_at=now,
             )
     return claims
+
+
+def _claim_returning(due: Any, *, worker_id: str, limit: int, now: datetime) -> list[Claim]:
+    """PostgreSQL: pick and mark in one statement (UPDATE ... WHERE id IN (SELECT ... FOR UPDATE
+    SKIP LOCKED) RETURNING), one round trip whatever the batch size."""
+    pick, pick_params = due.order_by().values("pk")[:limit].query.sql_with_params()
+    table = CaptureRequest._meta.db_table
+    dates = CaptureRequest._meta.get_field("started_at")
+    sql = (
+        f'UPDATE "{table}" SET "status" = %s, "attempts" = "attempts" + 1, "claimed_by" = %s, '
+        f'"leased_until" = %s, "started_at" = %s, "updated_at" = %s '
+        f'WHERE "id" IN ({pick}) RETURNING "id", "attempts"'
+    )
+    params = [
+        CaptureStatus.IN_PROCESS.value,
+        worker_id,
+        dates.get_db_prep_value(now + LEASE, connection),
+        dates.get_db_prep_value(now, connection),
+        dates.get_db_prep_value(now, connection),
+        *pick_params,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [Claim(pk, attempts) for pk, attempts in cursor.fetchall()]
 
 
 def capture_requests_renew(*, claims: list[Claim], worker_id: str) -> int:

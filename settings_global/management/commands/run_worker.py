@@ -19,7 +19,7 @@ from leads.capture_requests import drain_forever, worker_id_new
 from settings_global.workers import HEARTBEAT_EVERY, worker_heartbeat
 
 log = logging.getLogger(__name__)
-MAX_BACKOFF = 30.0
+MAX_BACKOFF = 10.0  # seconds: back within 10 s of the database
 
 
 def _exit(*_):
