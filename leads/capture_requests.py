@@ -47,6 +47,8 @@ MAX_ATTEMPTS = 10
 BACKOFF_SECONDS = (30, 120, 420, 900)  # after the 1st, 2nd, 3rd failure; 15 minutes from then on
 LEASE = timedelta(seconds=30)  # a claim not confirmed by a batch's row locks outlives its worker
 BATCH_SIZE = 500
+# SQLite: a batch holds the one write lock while it runs; smaller, so that accepts wait less.
+SQLITE_BATCH_SIZE = 100
 CLOCK_SLACK = timedelta(seconds=5)  # next_attempt_at: set on one clock, checked on another
 RATE_WINDOW_MINUTES = 10  # LeadSquared: "per minute (for the previous 10 mins)"
 PENDING = (CaptureStatus.IN_QUEUE, CaptureStatus.IN_PROCESS)
@@ -358,8 +360,10 @@ def capture_requests_run(*, claims: list[Claim], worker_id: str) -> dict[uuid.UU
     return outcome
 
 
-def capture_requests_drain(*, worker_id: str, limit: int = BATCH_SIZE) -> int:
+def capture_requests_drain(*, worker_id: str, limit: int | None = None) -> int:
     """Claim one batch and run it; how many requests it claimed (0: the queue has nothing due)."""
+    if limit is None:
+        limit = BATCH_SIZE if connection.vendor == "postgresql" else SQLITE_BATCH_SIZE
     claims = capture_requests_claim(worker_id=worker_id, limit=limit)
     capture_requests_run(claims=claims, worker_id=worker_id)
     return len(claims)
