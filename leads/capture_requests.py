@@ -239,6 +239,7 @@ def _run(claims: list[Claim], worker_id: str) -> dict[uuid.UUID, str]:
             row
             for row in CaptureRequest.objects.select_for_update(of=("self",))
             .select_related("api_user")
+            .only("id", "body", "query", "remote_addr", "attempts", "created_at", "api_user")
             .filter(pk__in=list(attempt), status=CaptureStatus.IN_PROCESS, claimed_by=worker_id)
             .order_by("created_at")
             if row.attempts == attempt[row.pk]
