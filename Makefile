@@ -1,11 +1,12 @@
 # make run: a fresh clone to a running app (web, worker, scheduler) on 127.0.0.1:8000.
 # make test: ruff and pytest (SQLite unless DATABASE_URL / REDIS_URL point at servers).
+# make soak: the long fault scenarios against real processes (docs/soak.md); not part of make test.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format migrate bench clean
+.PHONY: run test lint format migrate bench soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +40,9 @@ test: lint
 bench: $(STAMP)
 	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install -y wrk"; exit 2; }
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+soak: $(STAMP)
+	$(BIN)/python bench/soak.py
 
 clean:
 	rm -rf $(VENV) var

@@ -1,27 +1,34 @@
-"""Async Lead.Capture (LeadSquared's /lead/capture): the CaptureRequest row is the truth.
+"""Async Lead.Capture (LeadSquared's /lead/capture): the CaptureRequest row is the truth, and the
+CaptureRequest table is the queue.
 
-- accept: the row and its task commit in one transaction, before the 200 is sent;
-- process: a worker claims the row, runs the Lead.Capture pipeline, records the outcome; a
-  lead-level rejection is final (FAILURE, logged by the pipeline), a system fault is retried with
-  back-off;
-- sweep: re-enqueues what a lost task or a dead worker left behind.
-
-A task may run twice for one request (the sweep cannot tell a slow queue from a lost task): the
-claim under a row lock makes the extra run a no-op.
+- accept: one insert, committed before the 200;
+- claim: a worker takes due requests in batches (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: the
+  IMMEDIATE transaction's write lock), marks them In-Process with a lease and counts the attempt;
+- run: the whole batch goes through leads_ingest, and each request's outcome commits with the
+  leads it wrote, under the rows' locks. A lead-level rejection is final (FAILURE, logged by the
+  pipeline); a system fault is retried with back-off;
+- recover: a request whose worker died is claimable again once its lease runs out (seconds, not
+  minutes). While a batch runs its rows are locked, so a slow batch is never taken over: only a
+  dead worker's connection lets go of them.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import secrets
+import socket
+import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import Count, Min, Q
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import Count, F, Min, Q
 from django.utils import timezone
-from django_tasks_db import DatabaseBackend
 
 from injectionlogs.errors import IntakeError
 from leads import services
@@ -38,17 +45,27 @@ ACCEPTED = "Request accepted. Please use below request id to check the status"
 SUCCEEDED = "Request was successfully completed"
 MAX_ATTEMPTS = 10
 BACKOFF_SECONDS = (30, 120, 420, 900)  # after the 1st, 2nd, 3rd failure; 15 minutes from then on
-STUCK_AFTER = timedelta(minutes=5)  # In-Process this long: its worker died
-SWEEP_IDLE = timedelta(seconds=60)  # a due request nobody touched for this long lost its task
-SWEEP_BATCH = 1000
-CLOCK_SLACK = timedelta(seconds=5)  # run_after is checked on the worker's clock, set on another's
+LEASE = timedelta(seconds=30)  # a claim not confirmed by a batch's row locks outlives its worker
+BATCH_SIZE = 500
+# SQLite: a batch holds the one write lock while it runs; smaller, so that accepts wait less.
+SQLITE_BATCH_SIZE = 100
+CLOCK_SLACK = timedelta(seconds=5)  # next_attempt_at: set on one clock, checked on another
 RATE_WINDOW_MINUTES = 10  # LeadSquared: "per minute (for the previous 10 mins)"
 PENDING = (CaptureStatus.IN_QUEUE, CaptureStatus.IN_PROCESS)
+# Faults of the connection, not of the batch: no use trying its requests one by one.
+OUTAGE_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
 
 # The steps the status API reports (TaskCurrentStep / TaskLastStep).
 STEP_QUEUE = "In-Queue"
 STEP_RETRY = "Retry-Queue"
 STEP_PROCESS = "In-Process-Queue"
+
+SKIPPED = "skipped"
+
+
+def worker_id_new() -> str:
+    """A name for one worker process: host, pid and a nonce (at most 64 characters)."""
+    return f"{socket.gethostname()[:40]}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
 def backoff(attempt: int) -> timedelta:
@@ -56,78 +73,112 @@ def backoff(attempt: int) -> timedelta:
     return timedelta(seconds=BACKOFF_SECONDS[min(attempt, len(BACKOFF_SECONDS)) - 1])
 
 
-def capture_request_enqueue(request_id: Any, *, run_after: datetime | None = None) -> bool:
-    """Queue the worker task for a request, committing with the caller's transaction: in it with
-    the database backend, after it with any other. False when the backend cannot run it later
-    (the sweep picks the request up once it is due)."""
-    from leads.tasks import process_capture_request
-
-    task = process_capture_request
-    backend = task.get_backend()
-    if run_after is not None:
-        if not backend.supports_defer:
-            return False
-        task = task.using(run_after=run_after)
-    if isinstance(backend, DatabaseBackend):
-        task.enqueue(str(request_id))
-    else:
-        # robust: the row is committed; a queue that is down is the sweep's to make up for.
-        transaction.on_commit(lambda: task.enqueue(str(request_id)), robust=True)
-    return True
-
-
 def capture_request_accept(
     *, body: Any, query: dict[str, Any], credential: ApiCredential, remote_addr: str | None
 ) -> CaptureRequest:
-    """Store an async capture and queue it; durable once this returns."""
-    with transaction.atomic():
-        capture = CaptureRequest.objects.create(
-            credential=credential,
-            api_user_id=credential.user_id,
-            body=body,
-            query=query,
-            remote_addr=remote_addr,
-        )
-        capture_request_enqueue(capture.pk)
-    return capture
+    """Store an async capture; durable once this returns (one insert: the row is the queue)."""
+    return CaptureRequest.objects.create(
+        credential=credential,
+        api_user_id=credential.user_id,
+        body=body,
+        query=query,
+        remote_addr=remote_addr,
+    )
+
+
+# -- claim ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    pk: uuid.UUID
+    attempt: int
 
 
 def _claimable(now: datetime) -> Q:
     queued = Q(status=CaptureStatus.IN_QUEUE) & (
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + CLOCK_SLACK)
     )
-    stuck = Q(status=CaptureStatus.IN_PROCESS, started_at__lte=now - STUCK_AFTER)
-    return queued | stuck
+    lease_over = Q(status=CaptureStatus.IN_PROCESS) & (
+        Q(leased_until__isnull=True) | Q(leased_until__lt=now)
+    )
+    return queued | lease_over
 
 
-def _claim(pk: uuid.UUID) -> int | None:
-    """Mark the request In-Process (committed, so the status API shows it) and count the attempt.
-    Returns the attempt number, or None when it is not ours to run: finished, not yet due, or held
-    by a live worker."""
+def capture_requests_claim(
+    *, worker_id: str, limit: int = BATCH_SIZE, ids: list[uuid.UUID] | None = None
+) -> list[Claim]:
+    """Take up to `limit` due requests (or those of `ids` that are due) for this worker: In-Process,
+    leased, the attempt counted; committed, so the status API shows them. Rows another worker holds
+    are skipped, not waited for. A request whose worker died on its last attempt ends in ERROR."""
     now = timezone.now()
     with transaction.atomic():
-        capture = (
-            CaptureRequest.objects.select_for_update(skip_locked=True)
-            .filter(_claimable(now), pk=pk)
-            .first()
-        )
-        if capture is None:
-            return None
-        if capture.attempts >= MAX_ATTEMPTS:
+        due = CaptureRequest.objects.select_for_update(skip_locked=True).filter(_claimable(now))
+        if ids is not None:
+            due = due.filter(pk__in=ids)
+        spent = list(due.filter(attempts__gte=MAX_ATTEMPTS).values_list("pk", flat=True)[:limit])
+        if spent:
             # Only a request whose worker died on each of its attempts gets here.
-            capture.status = CaptureStatus.ERROR
-            capture.status_reason = (
-                f"Gave up after {capture.attempts} attempts: the worker stopped while "
-                "processing the request"
+            CaptureRequest.objects.filter(pk__in=spent).update(
+                status=CaptureStatus.ERROR,
+                status_reason=(
+                    f"Gave up after {MAX_ATTEMPTS} attempts: the worker stopped while "
+                    "processing the request"
+                ),
+                leased_until=None,
+                finished_at=now,
+                updated_at=now,
             )
-            capture.finished_at = now
-            capture.save(update_fields=["status", "status_reason", "finished_at", "updated_at"])
-            return None
-        capture.status = CaptureStatus.IN_PROCESS
-        capture.attempts += 1
-        capture.started_at = now
-        capture.save(update_fields=["status", "attempts", "started_at", "updated_at"])
-        return capture.attempts
+        due = due.filter(attempts__lt=MAX_ATTEMPTS)
+        if connection.vendor == "postgresql":
+            return _claim_returning(due, worker_id=worker_id, limit=limit, now=now)
+        rows = list(due.order_by().values_list("pk", "attempts")[:limit])
+        claims = [Claim(pk, attempts + 1) for pk, attempts in rows]
+        if claims:
+            CaptureRequest.objects.filter(pk__in=[c.pk for c in claims]).update(
+                status=CaptureStatus.IN_PROCESS,
+                attempts=F("attempts") + 1,
+                claimed_by=worker_id,
+                leased_until=now + LEASE,
+                started_at=now,
+                updated_at=now,
+            )
+    return claims
+
+
+def _claim_returning(due: Any, *, worker_id: str, limit: int, now: datetime) -> list[Claim]:
+    """PostgreSQL: pick and mark in one statement (UPDATE ... WHERE id IN (SELECT ... FOR UPDATE
+    SKIP LOCKED) RETURNING), one round trip whatever the batch size."""
+    pick, pick_params = due.order_by().values("pk")[:limit].query.sql_with_params()
+    table = CaptureRequest._meta.db_table
+    dates = CaptureRequest._meta.get_field("started_at")
+    sql = (
+        f'UPDATE "{table}" SET "status" = %s, "attempts" = "attempts" + 1, "claimed_by" = %s, '
+        f'"leased_until" = %s, "started_at" = %s, "updated_at" = %s '
+        f'WHERE "id" IN ({pick}) RETURNING "id", "attempts"'
+    )
+    params = [
+        CaptureStatus.IN_PROCESS.value,
+        worker_id,
+        dates.get_db_prep_value(now + LEASE, connection),
+        dates.get_db_prep_value(now, connection),
+        dates.get_db_prep_value(now, connection),
+        *pick_params,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [Claim(pk, attempts) for pk, attempts in cursor.fetchall()]
+
+
+def capture_requests_renew(*, claims: list[Claim], worker_id: str) -> int:
+    """The heartbeat: extend the lease of this worker's claims that are still In-Process."""
+    now = timezone.now()
+    return CaptureRequest.objects.filter(
+        pk__in=[c.pk for c in claims], status=CaptureStatus.IN_PROCESS, claimed_by=worker_id
+    ).update(leased_until=now + LEASE)
+
+
+# -- run ------------------------------------------------------------------------------------
 
 
 def capture_message(result: services.IntakeResult) -> dict[str, Any]:
@@ -150,132 +201,236 @@ def _error_body(error: IntakeError) -> dict[str, Any]:
     }
 
 
-def _run(pk: uuid.UUID, attempt: int) -> str | None:
-    """The pipeline and the outcome commit together, under the row lock (so a sweep does not
-    take over a request that is being worked on). A rejection's log row commits with them."""
+def _outcomes_save(rows: list[CaptureRequest]) -> None:
+    """Write the batch's outcomes in one executemany (pipelined by psycopg): bulk_update's CASE
+    expressions cost more Python than the whole pipeline."""
+    meta = CaptureRequest._meta
+    field = meta.get_field
+    cast = "::jsonb" if connection.vendor == "postgresql" else ""
+    sql = (
+        f'UPDATE "{meta.db_table}" SET "status" = %s, "status_reason" = %s, '
+        f'"result" = %s{cast}, "lead_id" = %s, "next_attempt_at" = NULL, '
+        f'"leased_until" = NULL, "finished_at" = %s, "updated_at" = %s WHERE "id" = %s'
+    )
+    dates = field("finished_at")
+    params = [
+        (
+            row.status,
+            row.status_reason,
+            json.dumps(row.result, ensure_ascii=False),
+            field("lead").get_db_prep_value(row.lead_id, connection),
+            dates.get_db_prep_value(row.finished_at, connection),
+            dates.get_db_prep_value(row.updated_at, connection),
+            field("id").get_db_prep_value(row.pk, connection),
+        )
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+def _run(claims: list[Claim], worker_id: str) -> dict[uuid.UUID, str]:
+    """Run claimed requests through leads_ingest in one call; their outcomes commit with the leads
+    they wrote, under the rows' locks (so nobody takes over a batch that is running). A request no
+    longer ours (taken over after a long stall) is left alone."""
+    attempt = {c.pk: c.attempt for c in claims}
     with transaction.atomic():
-        capture = (
-            CaptureRequest.objects.select_for_update(of=("self",))
+        rows = [
+            row
+            for row in CaptureRequest.objects.select_for_update(of=("self",))
             .select_related("api_user")
-            .filter(pk=pk, status=CaptureStatus.IN_PROCESS, attempts=attempt)
-            .first()
-        )
-        if capture is None:  # taken over by another worker after a long stall
-            return None
-        intake = build_request(
-            operation=Operation.CAPTURE,
-            endpoint=ENDPOINT,
-            body=capture.body,
-            query=capture.query or {},
-            api_user=capture.api_user,
-            remote_addr=capture.remote_addr,
-        )
-        try:
-            result = services.lead_ingest(request=intake)
-        except IntakeError as error:  # lead-level: final, and already logged by the pipeline
-            capture.status = CaptureStatus.FAILURE
-            capture.status_reason = error.message
-            capture.result = _error_body(error)
-        else:
-            capture.status = CaptureStatus.SUCCESS
-            capture.status_reason = SUCCEEDED
-            capture.result = capture_message(result)
-            capture.lead = result.lead
-        capture.next_attempt_at = None
-        capture.finished_at = timezone.now()
-        capture.save(
-            update_fields=[
-                "status",
-                "status_reason",
-                "result",
-                "lead",
-                "next_attempt_at",
-                "finished_at",
-                "updated_at",
-            ]
-        )
-        return capture.status
+            .only("id", "body", "query", "remote_addr", "attempts", "created_at", "api_user")
+            .filter(pk__in=list(attempt), status=CaptureStatus.IN_PROCESS, claimed_by=worker_id)
+            .order_by("created_at")
+            if row.attempts == attempt[row.pk]
+        ]
+        if not rows:
+            return {}
+        intakes = [
+            build_request(
+                operation=Operation.CAPTURE,
+                endpoint=ENDPOINT,
+                body=row.body,
+                query=row.query or {},
+                api_user=row.api_user,
+                remote_addr=row.remote_addr,
+            )
+            for row in rows
+        ]
+        results = services.leads_ingest(requests=intakes)
+        now = timezone.now()
+        for row, result in zip(rows, results, strict=True):
+            if result.error is not None:  # lead-level: final, and logged by the pipeline
+                row.status = CaptureStatus.FAILURE
+                row.status_reason = result.error.message
+                row.result = _error_body(result.error)
+            else:
+                row.status = CaptureStatus.SUCCESS
+                row.status_reason = SUCCEEDED
+                row.result = capture_message(result)
+                row.lead = result.lead
+            row.next_attempt_at = None
+            row.leased_until = None
+            row.finished_at = now
+            row.updated_at = now
+        _outcomes_save(rows)
+    return {row.pk: row.status for row in rows}
 
 
-def _retry_later(pk: uuid.UUID, attempt: int, fault: BaseException) -> str:
-    """After a system fault: back to the queue with back-off, or ERROR after the last attempt."""
-    reason = f"{type(fault).__name__}: {fault}".strip()[:2000]
+def _close_if_broken() -> None:
     if (
         not connection.in_atomic_block
         and connection.connection is not None
         and not connection.is_usable()
     ):
         connection.close()  # a dropped connection: the next query reconnects
+
+
+def _retry_later(claims: list[Claim], worker_id: str, fault: BaseException) -> dict[uuid.UUID, str]:
+    """After a system fault: back to the queue with back-off, or ERROR after the last attempt. When
+    the database is still away the rows stay In-Process, and their lease brings them back."""
+    reason = f"{type(fault).__name__}: {fault}".strip()[:2000]
+    _close_if_broken()
     now = timezone.now()
-    mine = CaptureRequest.objects.filter(pk=pk, status=CaptureStatus.IN_PROCESS, attempts=attempt)
+    outcome: dict[uuid.UUID, str] = {}
+    by_attempt: dict[int, list[uuid.UUID]] = {}
+    for claim in claims:
+        by_attempt.setdefault(claim.attempt, []).append(claim.pk)
     try:
         with transaction.atomic():
-            if attempt >= MAX_ATTEMPTS:
+            for attempt, pks in by_attempt.items():
+                mine = CaptureRequest.objects.filter(
+                    pk__in=pks,
+                    status=CaptureStatus.IN_PROCESS,
+                    claimed_by=worker_id,
+                    attempts=attempt,
+                )
+                if attempt >= MAX_ATTEMPTS:
+                    mine.update(
+                        status=CaptureStatus.ERROR,
+                        status_reason=f"Gave up after {attempt} attempts: {reason}",
+                        next_attempt_at=None,
+                        leased_until=None,
+                        finished_at=now,
+                        updated_at=now,
+                    )
+                    outcome.update(dict.fromkeys(pks, CaptureStatus.ERROR))
+                    continue
+                due = now + backoff(attempt)
                 mine.update(
-                    status=CaptureStatus.ERROR,
-                    status_reason=f"Gave up after {attempt} attempts: {reason}",
-                    next_attempt_at=None,
-                    finished_at=now,
+                    status=CaptureStatus.IN_QUEUE,
+                    status_reason=(
+                        f"Attempt {attempt} of {MAX_ATTEMPTS} failed: {reason}; "
+                        f"retrying at {due:%Y-%m-%d %H:%M:%S} UTC"
+                    ),
+                    next_attempt_at=due,
+                    leased_until=None,
                     updated_at=now,
                 )
-                return CaptureStatus.ERROR
-            due = now + backoff(attempt)
-            if mine.update(
-                status=CaptureStatus.IN_QUEUE,
-                status_reason=(
-                    f"Attempt {attempt} of {MAX_ATTEMPTS} failed: {reason}; "
-                    f"retrying at {due:%Y-%m-%d %H:%M:%S} UTC"
-                ),
-                next_attempt_at=due,
-                updated_at=now,
-            ):
-                capture_request_enqueue(pk, run_after=due)
-            return CaptureStatus.IN_QUEUE
+                outcome.update(dict.fromkeys(pks, CaptureStatus.IN_QUEUE))
     except Exception:
-        # The database is still away: the row stays In-Process and the sweep takes it back.
-        log.exception("could not schedule the retry of capture request %s", pk)
-        return CaptureStatus.IN_PROCESS
+        log.exception("could not schedule the retry of %d capture requests", len(claims))
+        _close_if_broken()
+        return dict.fromkeys((c.pk for c in claims), CaptureStatus.IN_PROCESS)
+    return outcome
 
 
-def capture_request_process(*, request_id: str) -> str:
-    """The worker: run one queued request. Returns the status it left the request in, or
-    "skipped" when the request was not there to run."""
+def capture_requests_run(*, claims: list[Claim], worker_id: str) -> dict[uuid.UUID, str]:
+    """Run a claimed batch; the status each request was left in. A fault that is not the
+    connection's sends the batch through again one request at a time, so that one request that
+    breaks the pipeline holds back none of the others."""
+    if not claims:
+        return {}
+    try:
+        return _run(claims, worker_id)
+    except Exception as fault:  # a system fault, not the leads': retried
+        log.warning("capture batch of %d: %r", len(claims), fault, exc_info=True)
+        if len(claims) == 1 or isinstance(fault, OUTAGE_ERRORS):
+            return _retry_later(claims, worker_id, fault)
+    outcome: dict[uuid.UUID, str] = {}
+    renewed = time.monotonic()
+    for index, claim in enumerate(claims):
+        if time.monotonic() - renewed > LEASE.total_seconds() / 3:
+            capture_requests_renew(claims=claims[index:], worker_id=worker_id)
+            renewed = time.monotonic()
+        try:
+            outcome.update(_run([claim], worker_id))
+        except Exception as fault:
+            log.warning("capture request %s: %r", claim.pk, fault, exc_info=True)
+            outcome.update(_retry_later([claim], worker_id, fault))
+    return outcome
+
+
+def capture_requests_drain(*, worker_id: str, limit: int | None = None) -> int:
+    """Claim one batch and run it; how many requests it claimed (0: the queue has nothing due)."""
+    if limit is None:
+        limit = BATCH_SIZE if connection.vendor == "postgresql" else SQLITE_BATCH_SIZE
+    claims = capture_requests_claim(worker_id=worker_id, limit=limit)
+    capture_requests_run(claims=claims, worker_id=worker_id)
+    return len(claims)
+
+
+def capture_request_process(*, request_id: str, worker_id: str | None = None) -> str:
+    """Run one request now, if it is due: the status it was left in, or "skipped" when it was not
+    there to run (unknown, finished, not yet due, or held by a live worker)."""
     try:
         pk = uuid.UUID(str(request_id))
     except ValueError:
-        return "skipped"
-    attempt = _claim(pk)
-    if attempt is None:
-        return "skipped"
-    try:
-        return _run(pk, attempt) or "skipped"
-    except Exception as fault:  # a system fault, not the lead's: retried
-        log.warning("capture request %s, attempt %s: %r", pk, attempt, fault, exc_info=True)
-        return _retry_later(pk, attempt, fault)
+        return SKIPPED
+    worker_id = worker_id or worker_id_new()
+    claims = capture_requests_claim(worker_id=worker_id, limit=1, ids=[pk])
+    return capture_requests_run(claims=claims, worker_id=worker_id).get(pk, SKIPPED)
+
+
+def drain_forever(
+    *,
+    worker_id: str,
+    stopping: Callable[[], bool],
+    idle: float = 0.5,
+    max_backoff: float = 30.0,
+) -> None:
+    """The worker's loop: drain batches while there is work, nap when there is none, and ride out
+    a database or cache outage (back off, drop the broken connection, go on)."""
+    failures = 0
+    while not stopping():
+        try:
+            claimed = capture_requests_drain(worker_id=worker_id)
+            failures = 0
+        except Exception as fault:  # noqa: BLE001 - nothing may stop the loop
+            failures += 1
+            wait = min(max_backoff, 0.5 * 2 ** min(failures, 8))
+            log.warning("capture drain failed (%r); retrying in %.1f s", fault, wait)
+            connection.close()
+            _sleep(wait, stopping)
+            continue
+        if not claimed:
+            _sleep(idle, stopping)
+
+
+def _sleep(seconds: float, stopping: Callable[[], bool]) -> None:
+    end = time.monotonic() + seconds
+    while not stopping() and time.monotonic() < end:
+        time.sleep(min(0.1, max(0.0, end - time.monotonic())))
 
 
 def capture_requests_sweep() -> dict[str, int]:
-    """Re-enqueue queued requests that are due and that nobody touched for a minute (a lost task),
-    and In-Process ones whose worker died. Rows a live worker holds are skipped, not waited for."""
+    """Put back in the queue In-Process requests whose lease ran out (their worker died), so the
+    status API shows them queued again; any worker's claim would take them anyway. Rows a live
+    worker holds are skipped, not waited for."""
     now = timezone.now()
-    idle = now - SWEEP_IDLE
-    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    lost = (Q(status=CaptureStatus.IN_QUEUE) & due) | Q(
-        status=CaptureStatus.IN_PROCESS, started_at__lte=now - STUCK_AFTER
-    )
     with transaction.atomic():
         ids = list(
             CaptureRequest.objects.select_for_update(skip_locked=True)
-            .filter(lost, updated_at__lte=idle)
-            .order_by("created_at")
-            .values_list("pk", flat=True)[:SWEEP_BATCH]
+            .filter(status=CaptureStatus.IN_PROCESS)
+            .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now))
+            .values_list("pk", flat=True)[:1000]
         )
-        # Touched, so that a slow queue gets one extra task a minute per request, not one a sweep.
-        CaptureRequest.objects.filter(pk__in=ids).update(updated_at=now)
-        for pk in ids:
-            capture_request_enqueue(pk)
+        if ids:
+            CaptureRequest.objects.filter(pk__in=ids).update(
+                status=CaptureStatus.IN_QUEUE, leased_until=None, updated_at=now
+            )
     if ids:
-        log.info("re-enqueued %d capture requests", len(ids))
+        log.info("put back %d capture requests whose worker stopped", len(ids))
     return {"requeued": len(ids)}
 
 
@@ -316,15 +471,13 @@ def capture_request_status(*, request_id: str, credential: ApiCredential) -> dic
     }
 
 
-def capture_requests_metrics() -> dict[str, Any]:
-    """The queue as the metrics API reports it."""
+def capture_requests_metrics(*, credential: ApiCredential) -> dict[str, Any]:
+    """The queue of the credential's API user, as the metrics API reports it (never another
+    vendor's)."""
     now = timezone.now()
-    pending = CaptureRequest.objects.filter(status__in=PENDING).aggregate(
-        count=Count("pk"), oldest=Min("created_at")
-    )
-    finished = CaptureRequest.objects.filter(
-        finished_at__gte=now - timedelta(minutes=RATE_WINDOW_MINUTES)
-    ).count()
+    own = CaptureRequest.objects.filter(api_user_id=credential.user_id)
+    pending = own.filter(status__in=PENDING).aggregate(count=Count("pk"), oldest=Min("created_at"))
+    finished = own.filter(finished_at__gte=now - timedelta(minutes=RATE_WINDOW_MINUTES)).count()
     oldest = pending["oldest"]
     return {
         "PendingMessages": pending["count"],

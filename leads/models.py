@@ -242,12 +242,19 @@ class CaptureRequest(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The worker's claim: In-Process until leased_until, then any worker may take it back.
+    claimed_by = models.CharField(max_length=64, blank=True)
+    leased_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            # The sweep: pending requests whose next attempt is due.
+            # The workers' claim: queued requests whose next attempt is due.
             models.Index(fields=["status", "next_attempt_at"], name="capture_status_next"),
+            # The workers' claim: In-Process requests whose lease ran out (a dead worker's).
+            models.Index(fields=["status", "leased_until"], name="capture_status_lease"),
+            # The metrics API: one vendor's pending requests.
+            models.Index(fields=["api_user", "status"], name="capture_user_status"),
             # The metrics' processing rate: requests finished in the last minutes. Partial, so
             # that accepting a request (finished_at null) does not pay for it.
             models.Index(

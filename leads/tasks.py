@@ -25,12 +25,10 @@ def prune_housekeeping() -> dict[str, int]:
 
 
 @task()
-def process_capture_request(request_id: str) -> str:
-    """Run one async capture (POST /lead/capture) through the Lead.Capture pipeline."""
-    return capture_requests.capture_request_process(request_id=request_id)
-
-
-@task()
 def sweep_capture_requests() -> dict[str, int]:
-    """Re-enqueue async captures a lost task or a dead worker left behind (scheduled)."""
-    return capture_requests.capture_requests_sweep()
+    """Put back in the queue the async captures of workers that died, and clear the task rows
+    they left RUNNING (scheduled every minute)."""
+    from settings_global.workers import task_results_orphaned_clear
+
+    swept = capture_requests.capture_requests_sweep()
+    return {**swept, "orphaned_tasks": task_results_orphaned_clear()}

@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('injectionlogs', '0003_family_upload'),
         # leads 0005 creates the pg_trgm extension these indexes use.
-        ('leads', '0006_backfill_custom_fields'),
+        ('leads', '0007_backfill_custom_fields'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,8 +1,9 @@
 """LeadSquared's async capture: POST /lead/capture, GET /lead/status, GET /lead/capture/metrics.
 
 The accept path checks only what is cheap and certain (the keys, the rate limit, a body that is JSON
-and storable), stores the request with its task and answers with its RequestID; the worker runs the
-Lead.Capture pipeline later (leads.capture_requests). Vendors change only the host.
+and storable), stores the request (one insert: the table is the queue) and answers with its
+RequestID; the worker runs the Lead.Capture pipeline later (leads.capture_requests). Vendors change
+only the host.
 """
 
 from __future__ import annotations
@@ -232,6 +233,7 @@ class AsyncStatusView(AsyncView):
     tags=["LeadSquared async"],
     summary="Async capture queue metrics",
     description=(
+        "The caller's own queue (its API user's requests). "
         "PendingMessages: requests In-Queue or In-Process; MaxDelayInSeconds: the age of the "
         "oldest of them; ProcessingRatePerMinute: requests finished per minute over the last 10 "
         "minutes."
@@ -241,5 +243,5 @@ class AsyncStatusView(AsyncView):
 )
 class AsyncMetricsView(AsyncView):
     def get(self, request: Any, *args: Any, **kwargs: Any) -> Response:
-        self.authenticate_async(request, keys_required=False)
-        return Response(capture_requests_metrics())
+        credential = self.authenticate_async(request, keys_required=False)
+        return Response(capture_requests_metrics(credential=credential))

@@ -108,7 +108,7 @@ def test_staff_define_a_field_in_the_admin(client, ls_keys, staff):
 def test_the_backfill_registers_the_fields_leads_hold():
     LeadFactory(custom_fields={"mx_City": "Pune", "mx_Size": 3})
     LeadFactory(custom_field_sets={"mx_Car": {"Fields": []}}, custom_fields={"mx_City": "Goa"})
-    migration = importlib.import_module("leads.migrations.0006_backfill_custom_fields")
+    migration = importlib.import_module("leads.migrations.0007_backfill_custom_fields")
     migration.backfill(apps, SimpleNamespace(connection=connection))
     found = dict(CustomField.objects.values_list("name", "is_set"))
     assert found == {"mx_City": False, "mx_Size": False, "mx_Car": True}

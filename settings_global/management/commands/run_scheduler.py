@@ -4,10 +4,11 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.utils.module_loading import import_string
 
 log = logging.getLogger(__name__)
+RETRY_AFTER = 5  # seconds, after a job could not be enqueued
 
 
 class Command(BaseCommand):
@@ -35,9 +36,14 @@ class Command(BaseCommand):
                     due[path] = now + every
                     try:
                         task.enqueue()
-                    except Exception:  # the next round tries again; a DB blip must not kill us
-                        log.exception("could not enqueue %s", path)
-            close_old_connections()
+                    except Exception as fault:  # noqa: BLE001 - an outage must not stop us
+                        # The database or Redis is away: try again soon, not every second.
+                        due[path] = now + min(every, RETRY_AFTER)
+                        log.warning("could not enqueue %s: %r", path, fault)
+            try:
+                close_old_connections()  # drops a connection the outage broke
+            except Exception:  # noqa: BLE001
+                connection.close()
             if once:
                 return
             time.sleep(1)

@@ -35,6 +35,6 @@ def backfill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("leads", "0005_staff_search_indexes_custom_field")]
+    dependencies = [("leads", "0006_staff_search_indexes_custom_field")]
 
     operations = [migrations.RunPython(backfill, migrations.RunPython.noop)]

@@ -23,7 +23,7 @@ class PostgresAddIndex(migrations.AddIndex):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0004_capture_request_remote_addr'),
+        ('leads', '0005_capture_request_lease'),
         ('lists_hopper', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
