@@ -1,13 +1,16 @@
 from __future__ import annotations
 
-from collections.abc import Mapping
+import random
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from injectionlogs.errors import IntakeError
-from injectionlogs.models import FailedInjection
+from injectionlogs.models import FailedInjection, IntakeCount, IntakeOutcome
 
 # Parameter names that carry credentials in any family; they never reach the log.
 CREDENTIAL_KEYS = frozenset(
@@ -62,7 +65,20 @@ def failure_record(
         retry_of.save(update_fields=["reason_code", "reason", "retry_count"])
         return retry_of
     failure = failure_new(error=error, **origin)
-    failure.save(force_insert=True)
+    with transaction.atomic():
+        failure.save(force_insert=True)
+        # A whole call refused before the pipeline: one rejection in the rollup, like its row.
+        intake_counts_add(
+            keys=[
+                intake_key(
+                    api_user=failure.api_user,
+                    family=failure.family,
+                    operation="",
+                    error=error,
+                    created=False,
+                )
+            ]
+        )
     return failure
 
 
@@ -101,3 +117,49 @@ def failure_resolve(*, failure: FailedInjection, lead: Any, user: Any = None) ->
     failure.retry_count += 1
     failure.save(update_fields=["resolved_at", "resolved_lead", "resolved_by", "retry_count"])
     return failure
+
+
+# -- the intake rollup ------------------------------------------------------------------------
+
+INTAKE_SLOTS = 8
+
+# One counted lead: (api user pk or 0, family, operation, outcome, reason_code).
+IntakeKey = tuple[int, str, str, str, str]
+
+
+def intake_counts_add(*, keys: Iterable[IntakeKey], at: datetime | None = None) -> None:
+    """Count a call's leads in the hourly rollup: one INSERT ... ON CONFLICT for the whole call.
+
+    Call it inside the intake transaction, as its last statement: the row lock it takes is then
+    held only while the transaction commits."""
+    counts = Counter(keys)
+    if not counts:
+        return
+    hour = (at or timezone.now()).replace(minute=0, second=0, microsecond=0)
+    hour_param = connection.ops.adapt_datetimefield_value(hour)
+    slot = random.randrange(INTAKE_SLOTS)
+    table = IntakeCount._meta.db_table
+    values, params = [], []
+    for (user_id, family, operation, outcome, reason), count in sorted(counts.items()):
+        values.append("(%s, %s, %s, %s, %s, %s, %s, %s)")
+        params += [hour_param, user_id or 0, family, operation, outcome, reason, slot, count]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} "  # noqa: S608 (the table name is ours, the values are params)
+            "(hour, api_user_id, family, operation, outcome, reason_code, slot, count) "
+            f"VALUES {', '.join(values)} "
+            "ON CONFLICT (hour, api_user_id, family, operation, outcome, reason_code, slot) "
+            f"DO UPDATE SET count = {table}.count + excluded.count",
+            params,
+        )
+
+
+def intake_key(
+    *, api_user: Any, family: str, operation: str, error: IntakeError | None, created: bool
+) -> IntakeKey:
+    """The rollup key of one lead's outcome."""
+    if error is not None:
+        outcome, reason = IntakeOutcome.REJECTED, error.code
+    else:
+        outcome, reason = (IntakeOutcome.CREATED if created else IntakeOutcome.UPDATED), ""
+    return (getattr(api_user, "pk", None) or 0, family, operation, str(outcome), str(reason))

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from injectionlogs.errors import IntakeError, invalid_value, missing_field
 from injectionlogs.models import FailedInjection, ReasonCode
-from injectionlogs.services import failure_new, failure_record
+from injectionlogs.services import failure_new, failure_record, intake_counts_add, intake_key
 from leads.matching import Action, DupScope, LeadIndex, MatchKeys, Operation, decide
 from leads.models import Account, Activity, ActivityType, Lead, Visitor
 from leads.normalize import normalize_email, normalize_phone
@@ -154,7 +154,24 @@ def leads_ingest(*, requests: list[IntakeRequest]) -> list[IntakeResult]:
         failures = [row for row in rows if row.result.error is not None]
         if failures:
             _record_failures(failures)
+        intake_counts_add(keys=[_intake_key(row) for row in rows])  # last: see its docstring
     return [row.result for row in rows]
+
+
+def _intake_key(row: _Row) -> Any:
+    request = row.request
+    if request.retry_of is not None:
+        # A staff retry is not the vendor's call: it counts under "native", for no API user.
+        api_user, family = None, "native"
+    else:
+        api_user, family = request.api_user, request.family
+    return intake_key(
+        api_user=api_user,
+        family=family,
+        operation=str(request.operation),
+        error=row.result.error,
+        created=row.result.created,
+    )
 
 
 # -- validate and normalize ---------------------------------------------------------------
