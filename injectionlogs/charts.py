@@ -81,7 +81,7 @@ def stacked_bars(
     plot_w = width - left - right
     plot_h = height - chart_top - bottom
     slot = plot_w / max(len(labels), 1)
-    bar_w = max(slot * 0.8, 1)
+    bar_w = min(max(slot * 0.8, 1), 48)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" '
         f'width="{width}" height="{height + 20}" viewBox="0 0 {width} {height + 20}">',
