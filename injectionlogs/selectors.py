@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from injectionlogs.models import IntakeCount, IntakeOutcome, ReasonCode
+from injectionlogs.services import intake_bucket
 
 ACCEPTED = (IntakeOutcome.CREATED, IntakeOutcome.UPDATED)
 
@@ -35,17 +36,18 @@ class IntakeRow:
     hour: datetime
     api_user_id: int
     family: str
-    operation: str
     outcome: str
     reason_code: str
     count: int
 
 
 def intake_rows(*, since: datetime, until: datetime) -> list[IntakeRow]:
-    """The rollup summed over its slots, for the hours that overlap [since, until)."""
+    """The rollup summed over its slots, for the buckets that overlap [since, until): hours in
+    the last two days, whole days before (see intake_counts_compact)."""
+    start = intake_bucket(hour_floor(since), now=timezone.now())
     rows = (
-        IntakeCount.objects.filter(hour__gte=hour_floor(since), hour__lt=until)
-        .values("hour", "api_user_id", "family", "operation", "outcome", "reason_code")
+        IntakeCount.objects.filter(hour__gte=start, hour__lt=until)
+        .values("hour", "api_user_id", "family", "outcome", "reason_code")
         .annotate(total=Sum("count"))
         .order_by()
     )
@@ -54,7 +56,6 @@ def intake_rows(*, since: datetime, until: datetime) -> list[IntakeRow]:
             hour=r["hour"],
             api_user_id=r["api_user_id"],
             family=r["family"],
-            operation=r["operation"],
             outcome=r["outcome"],
             reason_code=r["reason_code"],
             count=r["total"],

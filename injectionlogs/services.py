@@ -3,7 +3,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -136,22 +136,28 @@ def intake_counts_add(*, keys: Iterable[IntakeKey], at: datetime | None = None) 
     if not counts:
         return
     hour = (at or timezone.now()).replace(minute=0, second=0, microsecond=0)
+    _upsert(hour, counts, slot=random.randrange(INTAKE_SLOTS))
+
+
+def _upsert(hour: datetime, counts: Counter, *, slot: int) -> None:
     hour_param = connection.ops.adapt_datetimefield_value(hour)
-    slot = random.randrange(INTAKE_SLOTS)
     table = IntakeCount._meta.db_table
-    values, params = [], []
-    for (user_id, family, operation, outcome, reason), count in sorted(counts.items()):
-        values.append("(%s, %s, %s, %s, %s, %s, %s, %s)")
-        params += [hour_param, user_id or 0, family, operation, outcome, reason, slot, count]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} "  # noqa: S608 (the table name is ours, the values are params)
-            "(hour, api_user_id, family, operation, outcome, reason_code, slot, count) "
-            f"VALUES {', '.join(values)} "
-            "ON CONFLICT (hour, api_user_id, family, operation, outcome, reason_code, slot) "
-            f"DO UPDATE SET count = {table}.count + excluded.count",
-            params,
-        )
+    for start in range(0, len(counts), 500):
+        values, params = [], []
+        for (user_id, family, operation, outcome, reason), count in sorted(counts.items())[
+            start : start + 500
+        ]:
+            values.append("(%s, %s, %s, %s, %s, %s, %s, %s)")
+            params += [hour_param, user_id or 0, family, operation, outcome, reason, slot, count]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} "  # the table name is ours, the values are parameters
+                "(hour, api_user_id, family, operation, outcome, reason_code, slot, count) "
+                f"VALUES {', '.join(values)} "
+                "ON CONFLICT (hour, api_user_id, family, operation, outcome, reason_code, slot) "
+                f"DO UPDATE SET count = {table}.count + excluded.count",
+                params,
+            )
 
 
 def intake_key(
@@ -163,3 +169,51 @@ def intake_key(
     else:
         outcome, reason = (IntakeOutcome.CREATED if created else IntakeOutcome.UPDATED), ""
     return (getattr(api_user, "pk", None) or 0, family, operation, str(outcome), str(reason))
+
+
+HOURLY_FOR = timedelta(hours=48)
+
+
+def intake_bucket(hour: datetime, *, now: datetime) -> datetime:
+    """Where a count kept for `hour` belongs once folded: the hour itself while it is recent,
+    else the start of its day (in the current time zone)."""
+    if hour >= now - HOURLY_FOR:
+        return hour
+    local = timezone.localtime(hour)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+@transaction.atomic
+def intake_counts_compact(*, now: datetime | None = None, full: bool = False) -> int:
+    """Fold the rollup of hours that are over: their slots into one row, and hours older than
+    two days into their day. The 30-day charts then read days, not hours times slots.
+
+    Only hours already over are touched (the pipeline writes the current one), so it runs beside
+    intake; a straggler that lands in a past hour is folded on the next run. Returns the number
+    of rows folded away."""
+    now = now or timezone.now()
+    current = now.replace(minute=0, second=0, microsecond=0)
+    rows = IntakeCount.objects.filter(hour__lt=current)
+    if not full:
+        rows = rows.filter(hour__gte=current - HOURLY_FOR - timedelta(days=3))
+    folded: Counter = Counter()
+    doomed = []
+    fields = ("pk", "hour", "slot", "api_user_id", "family", "operation", "outcome", "reason_code")
+    for pk, hour, slot, *key, count in (
+        rows.select_for_update().values_list(*fields, "count").iterator(chunk_size=5000)
+    ):
+        bucket = intake_bucket(hour, now=now)
+        if bucket == hour and slot == 0:
+            continue
+        folded[(bucket, *key)] += count
+        doomed.append(pk)
+    if not doomed:
+        return 0
+    for start in range(0, len(doomed), 5000):
+        IntakeCount.objects.filter(pk__in=doomed[start : start + 5000]).delete()
+    by_bucket: dict[datetime, Counter] = {}
+    for (bucket, *key), count in folded.items():
+        by_bucket.setdefault(bucket, Counter())[tuple(key)] += count
+    for bucket, counts in by_bucket.items():
+        _upsert(bucket, counts, slot=0)
+    return len(doomed)

@@ -16,6 +16,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import TruncHour
 
 from injectionlogs.models import FailedInjection, IntakeCount, IntakeOutcome
+from injectionlogs.services import intake_counts_compact
 from leads.models import Activity, ActivityType
 
 # The operation an endpoint runs, as the pipeline records it (by the end of the path).
@@ -103,6 +104,7 @@ def intake_counts_rebuild() -> dict[str, int]:
         ],
         batch_size=1000,
     )
+    intake_counts_compact(full=True)  # old hours into their days, as the scheduler keeps them
     totals: Counter = Counter()
     for (*_, outcome, _reason), n in counts.items():
         if n > 0:
