@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import Sum
+from django.db.models import F, Sum
+from django.db.models.functions import TruncDay
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -62,6 +63,27 @@ def intake_rows(*, since: datetime, until: datetime) -> list[IntakeRow]:
         )
         for r in rows
     ]
+
+
+def intake_grouped(
+    *, since: datetime, until: datetime, by: tuple[str, ...], step: str | None = None
+) -> list[dict]:
+    """Counts summed in the database by the given columns, and by hour or day with `step`
+    (the key "bucket": a datetime for hours, a date for days). A few hundred rows at most."""
+    start = intake_bucket(hour_floor(since), now=timezone.now())
+    rows = IntakeCount.objects.filter(hour__gte=start, hour__lt=until)
+    fields = by
+    if step == "day":
+        rows = rows.annotate(bucket=TruncDay("hour"))
+        fields = ("bucket", *by)
+    elif step == "hour":
+        rows = rows.annotate(bucket=F("hour"))
+        fields = ("bucket", *by)
+    out = list(rows.values(*fields).annotate(n=Sum("count")).order_by())
+    if step == "day":
+        for row in out:
+            row["bucket"] = timezone.localtime(row["bucket"]).date()
+    return out
 
 
 @dataclass
@@ -121,7 +143,20 @@ def scorecards_from_rows(rows: list[IntakeRow]) -> list[Scorecard]:
 
 
 def vendor_scorecards(*, since: datetime, until: datetime) -> list[Scorecard]:
-    return scorecards_from_rows(intake_rows(since=since, until=until))
+    rows = intake_grouped(since=since, until=until, by=("api_user_id", "outcome", "reason_code"))
+    return scorecards_from_rows(
+        [
+            IntakeRow(
+                hour=since,
+                api_user_id=r["api_user_id"],
+                family="",
+                outcome=r["outcome"],
+                reason_code=r["reason_code"],
+                count=r["n"],
+            )
+            for r in rows
+        ]
+    )
 
 
 def reason_label(code: str) -> str:
@@ -146,12 +181,6 @@ class Series:
         return sum(sum(v) for v in self.values.values())
 
 
-def _bucket_of(step: str, hour: datetime) -> datetime | date:
-    if step == "hour":
-        return hour
-    return timezone.localtime(hour).date()
-
-
 def buckets_for(*, step: str, until: datetime, count: int) -> list[datetime | date]:
     """The last `count` hours (or days, in the current time zone) up to `until`, oldest first."""
     if step == "hour":
@@ -161,23 +190,15 @@ def buckets_for(*, step: str, until: datetime, count: int) -> list[datetime | da
     return [today - timedelta(days=n) for n in range(count - 1, -1, -1)]
 
 
-def series_from_rows(
-    rows: list[IntakeRow],
-    *,
-    buckets: list[datetime | date],
-    step: str,
-    key,
-    outcomes: tuple[str, ...] | None = None,
+def series_from_grouped(
+    rows: list[dict], *, buckets: list[datetime | date], key, value=lambda row: row["n"]
 ) -> Series:
     index = {b: n for n, b in enumerate(buckets)}
     values: dict[str, list[int]] = defaultdict(lambda: [0] * len(buckets))
     for row in rows:
-        if outcomes is not None and row.outcome not in outcomes:
-            continue
-        n = index.get(_bucket_of(step, row.hour))
-        if n is None:
-            continue
-        values[key(row)][n] += row.count
+        n = index.get(row["bucket"])
+        if n is not None:
+            values[key(row)][n] += value(row)
     return Series(buckets=buckets, values=dict(values))
 
 
@@ -192,21 +213,6 @@ def top_keys(series: Series, limit: int, other: str = "other") -> Series:
         rest = [a + b for a, b in zip(rest, series.values[k], strict=True)]
     kept[other] = rest
     return Series(buckets=series.buckets, values=kept)
-
-
-def outcome_totals(rows: list[IntakeRow]) -> dict[str, int]:
-    totals = {str(o): 0 for o in IntakeOutcome}
-    for row in rows:
-        totals[row.outcome] = totals.get(row.outcome, 0) + row.count
-    return totals
-
-
-def rejections_by_reason(rows: list[IntakeRow]) -> list[tuple[str, int]]:
-    counts: dict[str, int] = defaultdict(int)
-    for row in rows:
-        if row.outcome == IntakeOutcome.REJECTED:
-            counts[row.reason_code] += row.count
-    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 # -- periods ----------------------------------------------------------------------------------

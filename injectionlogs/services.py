@@ -160,14 +160,26 @@ def _upsert(hour: datetime, counts: Counter, *, slot: int) -> None:
             )
 
 
+PREVIEW_PREFIX = "preview:"
+
+
 def intake_key(
-    *, api_user: Any, family: str, operation: str, error: IntakeError | None, created: bool
+    *,
+    api_user: Any,
+    family: str,
+    operation: str,
+    error: IntakeError | None,
+    created: bool,
+    preview: str = "",
 ) -> IntakeKey:
-    """The rollup key of one lead's outcome."""
+    """The rollup key of one lead's outcome. An accepted lead's reason_code names the duplicate
+    rules that would have refused it ("preview:email", "preview:phone", "preview:email+phone"),
+    for the rule preview on Global Settings."""
     if error is not None:
         outcome, reason = IntakeOutcome.REJECTED, error.code
     else:
-        outcome, reason = (IntakeOutcome.CREATED if created else IntakeOutcome.UPDATED), ""
+        outcome = IntakeOutcome.CREATED if created else IntakeOutcome.UPDATED
+        reason = PREVIEW_PREFIX + preview if preview else ""
     return (getattr(api_user, "pk", None) or 0, family, operation, str(outcome), str(reason))
 
 

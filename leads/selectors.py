@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Exists, Min, OuterRef, Sum
+from django.db.models import Count, Min, Sum
 from django.utils import timezone
 
 from injectionlogs.models import IntakeCount, IntakeOutcome
 from injectionlogs.selectors import hour_floor, usernames
-from leads.models import Activity, ActivityType, CaptureRequest, CaptureStatus, Lead
+from injectionlogs.services import PREVIEW_PREFIX, intake_bucket
+from leads.models import CaptureRequest, CaptureStatus
 
 DRAIN_WINDOW_MINUTES = 5
 
@@ -85,74 +86,42 @@ class RulePreview:
 
 def _named(counts: dict[Any, int]) -> list[tuple[str, int]]:
     names = usernames({pk for pk in counts if pk})
-    out = [(names[pk] if pk else "(no API user)", n) for pk, n in counts.items() if n]
+    out = [(names[pk] if pk else "(staff retry)", n) for pk, n in counts.items() if n]
     return sorted(out, key=lambda item: (-item[1], item[0]))
 
 
-def _earlier_lead_with(field: str) -> Exists:
-    return Exists(
-        Lead.objects.filter(
-            **{field: OuterRef(field)}, created_at__lt=OuterRef("created_at")
-        ).exclude(pk=OuterRef("pk"))
-    )
-
-
 def rule_preview(*, days: int = 7, now: datetime | None = None) -> RulePreview:
-    """What each duplicate rule would have rejected of the last `days` days' accepted leads.
+    """What each duplicate rule would have refused of the last `days` days' accepted leads, by
+    vendor, read from the intake rollup: the pipeline notes, as it accepts a lead, which rule
+    would have refused it (see leads.services._rules_that_would_refuse).
 
-    - "Reject similar email" bites only on creation: the leads created in the period whose
-      normalized email an earlier lead already held.
-    - "Insert rejects duplicates regardless of check_dup" bites on the Convoso insert: every
-      insert that updated a found lead (update_if_found gives way to the rule), and every lead an
-      insert created while an earlier lead held its phone number. check_dup of an accepted call
-      is not stored, so the second part is an upper bound: an insert with check_dup 2 or 3 whose
-      duplicate sat in another list is counted although the rule would have let it through.
-    """
+    - "Reject similar email" stops creation only: the leads created while another lead held
+      their normalized email.
+    - "Insert rejects duplicates regardless of check_dup": the inserts without check_dup that
+      created a lead whose number the account held, and every insert that updated a found lead
+      (update_if_found gives way to the rule).
+    Counted by the hour, like the rest of the rollup."""
     now = now or timezone.now()
     since = now - timedelta(days=days)
-    recent = Lead.objects.filter(created_at__gte=since, created_at__lt=now)
-    similar = dict(
-        recent.exclude(email_normalized="")
-        .filter(_earlier_lead_with("email_normalized"))
-        .values_list("created_by")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    created_by_insert = Exists(
-        Activity.objects.filter(
-            lead=OuterRef("pk"),
-            type=ActivityType.CREATED,
-            data__family="convoso",
-            data__endpoint__endswith="/insert",
-        )
-    )
-    inserts = dict(
-        recent.exclude(phone_normalized="")
-        .filter(created_by_insert)
-        .filter(_earlier_lead_with("phone_normalized"))
-        .values_list("created_by")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    # Hour granularity: the rollup's first hour may reach up to an hour before `since`.
-    updates = (
+    rows = (
         IntakeCount.objects.filter(
-            hour__gte=hour_floor(since),
+            hour__gte=intake_bucket(hour_floor(since), now=now),
             hour__lt=now,
-            family="convoso",
-            operation="insert",
-            outcome=IntakeOutcome.UPDATED,
+            outcome__in=[IntakeOutcome.CREATED, IntakeOutcome.UPDATED],
+            reason_code__startswith=PREVIEW_PREFIX,
         )
-        .exclude(api_user_id=0)
-        .values_list("api_user_id")
+        .values_list("api_user_id", "reason_code")
         .annotate(n=Sum("count"))
         .order_by()
     )
-    for pk, n in updates:
-        inserts[pk] = inserts.get(pk, 0) + n
+    email: dict[int, int] = {}
+    phone: dict[int, int] = {}
+    for user_id, reason, n in rows:
+        tags = reason.removeprefix(PREVIEW_PREFIX).split("+")
+        if "email" in tags:
+            email[user_id] = email.get(user_id, 0) + n
+        if "phone" in tags:
+            phone[user_id] = phone.get(user_id, 0) + n
     return RulePreview(
-        since=since,
-        until=now,
-        similar_email=_named(similar),
-        insert_duplicates=_named(inserts),
+        since=since, until=now, similar_email=_named(email), insert_duplicates=_named(phone)
     )

@@ -129,6 +129,7 @@ class _Row:
     keys: MatchKeys = field(default_factory=MatchKeys)
     result: IntakeResult = field(default_factory=IntakeResult)
     list_obj: Any = None
+    preview: str = ""  # the duplicate rules that would have refused this creation, were they on
 
 
 def lead_ingest(*, request: IntakeRequest) -> IntakeResult:
@@ -165,13 +166,39 @@ def _intake_key(row: _Row) -> Any:
         api_user, family = None, "native"
     else:
         api_user, family = request.api_user, request.family
+    preview = row.preview
+    if row.result.updated and request.operation == Operation.INSERT:
+        preview = "phone"  # update_if_found gives way to "insert rejects duplicates"
     return intake_key(
         api_user=api_user,
         family=family,
         operation=str(request.operation),
         error=row.result.error,
         created=row.result.created,
+        preview=preview,
     )
+
+
+def _rules_that_would_refuse(row: _Row, index: LeadIndex) -> str:
+    """For the rule preview on Global Settings: "email" when a lead already holds this email
+    ("reject similar email"), "phone" when an insert without check_dup creates a lead whose
+    number the account holds ("insert rejects duplicates regardless of check_dup")."""
+    tags = []
+    if row.keys.email and index.by_email.get(row.keys.email):
+        tags.append("email")
+    dialer = row.request.dialer
+    if (
+        dialer is not None
+        and row.request.operation == Operation.INSERT
+        and dialer.check_dup == 0
+        and row.keys.phone
+        and any(
+            dialer.check_dup_archive or lead.list_id not in index.archived_lists
+            for lead in index.by_phone.get(row.keys.phone, ())
+        )
+    ):
+        tags.append("phone")
+    return "+".join(tags)
 
 
 # -- validate and normalize ---------------------------------------------------------------
@@ -468,6 +495,7 @@ def _decide_and_apply(rows: list[_Row], index: LeadIndex, rules: Any) -> None:
                         field="contact_name",
                     )
                 creates.append(lead)
+                row.preview = _rules_that_would_refuse(row, index)
                 index.add(lead)
                 if decision.new_id:
                     converted.append(decision.new_id)

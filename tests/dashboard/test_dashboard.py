@@ -15,13 +15,14 @@ from django.utils import timezone
 
 from injectionlogs.models import IntakeCount
 from injectionlogs.selectors import intake_rows, vendor_scorecards
-from leads.models import Activity, ActivityType, CaptureRequest, Lead
+from leads.models import CaptureRequest, Lead
 from leads.selectors import async_queue_stats, rule_preview
 from lists_hopper.models import HopperEntry
 from lists_hopper.stats import hopper_depth_by_campaign
 from settings_global.services import global_settings_update
 from tests.admin_helpers import logged_in, settings_url, staff_with
 from tests.factories import (
+    ApiCredentialFactory,
     CampaignFactory,
     CaptureRequestFactory,
     LeadFactory,
@@ -173,53 +174,66 @@ def test_a_bad_period_on_the_scorecards_says_so(staff):
 # -- the rule preview -------------------------------------------------------------------------
 
 
-def _lead(email="", phone="", by=None, days_ago=0.0, family="", endpoint=""):
-    lead = LeadFactory(email=email, phone=phone, created_by=by)
-    when = timezone.now() - timedelta(days=days_ago)
-    Lead.objects.filter(pk=lead.pk).update(
-        email_normalized=email.lower(), phone_normalized=phone, created_at=when
-    )
-    if family:
-        Activity.objects.create(
-            lead=lead,
-            type=ActivityType.CREATED,
-            data={"family": family, "endpoint": endpoint},
-            created_by=by,
+class Vendor:
+    """A vendor's credentials and its calls, through the real APIs."""
+
+    def __init__(self, client, username):
+        self.client = client
+        self.key = f"ak_{username}"
+        ApiCredentialFactory(user=UserFactory(username=username), access_key=self.key)
+
+    def capture(self, **fields):
+        url = (
+            f"/v2/LeadManagement.svc/Lead.Capture?accessKey={self.key}&secretKey=secret-{self.key}"
         )
-    return lead
+        response = self.client.post(
+            url, json.dumps(attrs(**fields)), content_type="application/json"
+        )
+        assert response.status_code == 200, response.content
+        return response.json()["Message"]
+
+    def insert(self, lst, **fields):
+        data = {"auth_token": f"token-{self.key}", "list_id": lst.id, **fields}
+        response = self.client.post("/v1/leads/insert", data)
+        assert response.status_code == 200, response.content
+
+    def contact(self, **fields):
+        response = self.client.post(f"/api/v1/contactform/?apikey=aninja-{self.key}", fields)
+        assert response.status_code == 200, response.content
 
 
-def test_the_rule_preview_counts_what_each_rule_would_have_rejected(db):
-    acme, zed = UserFactory(username="acme"), UserFactory(username="zed")
-    _lead(email="ann@x.com", days_ago=30)  # held long before the week
-    _lead(email="ANN@x.com", by=acme, days_ago=2)  # would have been rejected
-    _lead(email="ann@x.com", by=zed, days_ago=1)  # too
-    _lead(email="ann@x.com", by=zed, days_ago=9)  # before the week: not counted
-    _lead(email="new@x.com", by=acme, days_ago=1)  # the first of its address
-    ins = {"family": "convoso", "endpoint": "/v1/leads/insert"}
-    _lead(phone="+12015550101", days_ago=20)
-    _lead(phone="+12015550101", by=acme, days_ago=1, **ins)  # a duplicate by phone
-    _lead(phone="+12015550102", by=acme, days_ago=1, **ins)  # the first of its number
-    _lead(phone="+12015550101", by=zed, days_ago=1, family="leadsquared", endpoint="/x")
-    # Two inserts that updated a found lead, from the rollup.
-    IntakeCount.objects.create(
-        hour=timezone.now().replace(minute=0, second=0, microsecond=0),
-        api_user_id=zed.pk,
-        family="convoso",
-        operation="insert",
-        outcome="updated",
-        count=2,
-    )
+def test_the_rule_preview_counts_what_each_rule_would_have_rejected(client):
+    global_settings_update(changes={"rate_limit_calls": 1000}, user=None, via="test")
+    acme, zed = Vendor(client, "acme"), Vendor(client, "zed")
+    lst = ListFactory()
+    first = acme.capture(EmailAddress="ann@x.com")["Id"]
+    acme.capture(EmailAddress="bob@x.com")
+    acme.capture(EmailAddress="ann@x.com", Company="Acme")  # an update: not the rule's business
+    # Rule 4: the ProspectID's lead holds another email, so a new lead is made with an email
+    # another lead holds: "reject similar email" would have refused it.
+    assert acme.capture(ProspectID=first, EmailAddress="BOB@x.com")["IsCreated"] is True
+    zed.contact(contact_name="Ann Again", contact_email1=" Ann@X.com")  # the form only creates
+    zed.contact(contact_name="New", contact_email1="new@x.com")  # the first of its address
+
+    zed.insert(lst, phone_number="2015550101")  # the first of its number
+    zed.insert(lst, phone_number="201-555-0101")  # check_dup 0: a duplicate let through
+    zed.insert(lst, phone_number="2015550101", update_if_found="1")  # found and updated
+    acme.insert(lst, phone_number="2015550101", check_dup="2", update_if_found="1")  # updated
+    acme.insert(lst, phone_number="2015550102", check_dup="1")  # no duplicate
+
     preview = rule_preview(days=7)
     assert preview.similar_email == [("acme", 1), ("zed", 1)]
     assert preview.insert_duplicates == [("zed", 2), ("acme", 1)]
     assert (preview.similar_email_total, preview.insert_duplicates_total) == (2, 3)
+    # Out of the window, nothing.
+    later = rule_preview(days=7, now=timezone.now() + timedelta(days=8))
+    assert (later.similar_email, later.insert_duplicates) == ([], [])
 
 
-def test_the_rule_preview_shows_on_global_settings(db):
-    vendor = UserFactory(username="acme")
-    _lead(email="ann@x.com", days_ago=3)
-    _lead(email="ann@x.com", by=vendor, days_ago=1)
+def test_the_rule_preview_shows_on_global_settings(client):
+    acme = Vendor(client, "acme")
+    acme.contact(contact_name="Ann", contact_email1="ann@x.com")
+    acme.contact(contact_name="Ann Two", contact_email1="ann@x.com")
     user = staff_with("settings_global.view_globalsettings")
     page = logged_in(user).get(settings_url())
     assert page.status_code == 200
@@ -227,35 +241,8 @@ def test_the_rule_preview_shows_on_global_settings(db):
     assert 'id="rule-preview"' in html
     row = re.search(r'id="preview-similar-email">(.*?)</tr>', html, re.S).group(1)
     assert '<td class="total">1</td>' in row and "acme: 1" in row
-
-
-def test_the_preview_counts_through_the_real_apis(client, credential, api_user):
-    global_settings_update(changes={"rate_limit_calls": 1000}, user=None, via="test")
-    lst = ListFactory()
-    insert = {"auth_token": f"token-{credential.access_key}", "list_id": lst.id}
-    for extra in ({}, {}, {"update_if_found": "1"}):  # the second: check_dup 0, a duplicate
-        response = client.post(
-            "/v1/leads/insert", {**insert, "phone_number": "2015550101", **extra}
-        )
-        assert response.status_code == 200, response.content
-    capture = f"/v2/LeadManagement.svc/Lead.Capture?accessKey={credential.access_key}"
-    capture += f"&secretKey=secret-{credential.access_key}"
-
-    def post(body):
-        response = client.post(capture, json.dumps(body), content_type="application/json")
-        assert response.status_code == 200, response.content
-        return response.json()["Message"]
-
-    first = post(attrs(EmailAddress="a@x.com"))["Id"]
-    post(attrs(EmailAddress="b@x.com"))
-    # Rule 4: the ProspectID's lead holds another email, so a new lead is made, with an email
-    # another lead holds: "reject similar email" would have refused it.
-    assert post(attrs(ProspectID=first, EmailAddress="B@x.com"))["IsCreated"] is True
-    post(attrs(EmailAddress="a@x.com", Company="Acme"))  # an update: never the rule's business
-    preview = rule_preview()
-    assert preview.similar_email == [("vendor", 1)]
-    # The second insert created a duplicate by phone; the third updated the found lead.
-    assert preview.insert_duplicates == [("vendor", 2)]
+    row = re.search(r'id="preview-insert-duplicates">(.*?)</tr>', html, re.S).group(1)
+    assert '<td class="total">0</td>' in row and "none" in row
 
 
 # -- at size: the plans use the indexes -------------------------------------------------------
