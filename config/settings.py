@@ -153,6 +153,7 @@ SCHEDULED_TASKS = [
     ("lists_hopper.tasks.expire_hopper_entries", 30),
     ("leads.tasks.prune_housekeeping", 3600),
     ("leads.tasks.sweep_capture_requests", 60),
+    ("injectionlogs.tasks.compact_intake_counts", 600),
 ]
 
 LOGGING = {

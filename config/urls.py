@@ -6,8 +6,10 @@ from rest_framework.routers import DefaultRouter
 
 from config.schema import CachedSpectacularAPIView
 from injectionlogs.api import FailedInjectionViewSet
+from injectionlogs.dashboard import dashboard_view, scorecards_view
 from leads.api.aninja import ContactFormNotFoundView, ContactFormView
 from leads.api.native import LeadViewSet
+from leads.api.stats import VendorStatsView
 from leads.api.urls import _any_case
 from lists_hopper.api import uploads
 from settings_global.api.views import GlobalSettingsView
@@ -36,6 +38,12 @@ admin.site.index_title = "Staff"
 
 urlpatterns = [
     path("admin/api-console/", admin.site.admin_view(api_console), name="api-console"),
+    path("admin/dashboard/", admin.site.admin_view(dashboard_view), name="intake-dashboard"),
+    path(
+        "admin/dashboard/scorecards/",
+        admin.site.admin_view(scorecards_view),
+        name="intake-scorecards",
+    ),
     path("admin/", admin.site.urls),
     path("api/v1/settings/global/", GlobalSettingsView.as_view(), name="global-settings"),
     path("api/v1/contactform/", ContactFormView.as_view(), name="aninja-contactform"),
@@ -47,6 +55,7 @@ urlpatterns = [
         uploads.UploadResultsView.as_view(),
         name="upload-results",
     ),
+    path("api/v1/stats/vendors/", VendorStatsView.as_view(), name="stats-vendors"),
     path("api/v1/", include(router.urls)),
     path("api/schema/", CachedSpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

@@ -89,3 +89,51 @@ def failed_injection_search_q(value: str) -> Q:
     if len(text) < 3:
         return Q(reason__istartswith=text)
     return Q(reason__icontains=text) | Q(data__icontains=text)
+
+
+class IntakeOutcome(models.TextChoices):
+    CREATED = "created", "Created"
+    UPDATED = "updated", "Updated (matched an existing lead)"
+    REJECTED = "rejected", "Rejected"
+
+
+class IntakeCount(models.Model):
+    """How many leads intake took, per hour, API user, family, operation, outcome and reason.
+
+    The dashboard and the vendor scorecards read this, not the leads: its size grows with hours
+    and vendors, not with leads. The pipeline adds to it in the intake transaction, so it is
+    exact: one count per lead accepted, one per FailedInjection row written."""
+
+    hour = models.DateTimeField()
+    # The API user's pk; 0 for none (a staff retry). Not a foreign key: ON CONFLICT needs a
+    # non-null column, and a deleted user's history stays counted.
+    api_user_id = models.IntegerField(default=0)
+    family = models.CharField(max_length=16)
+    operation = models.CharField(max_length=24, blank=True)
+    outcome = models.CharField(max_length=8, choices=IntakeOutcome.choices)
+    reason_code = models.CharField(max_length=32, blank=True)
+    # Concurrent calls add to one of a few rows picked at random, so that they do not queue
+    # on one row lock until commit; readers sum over the slots.
+    slot = models.PositiveSmallIntegerField(default=0)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # The upsert's conflict target; it leads with the hour, so every dashboard and
+            # scorecard read (an hour range) is an index range scan.
+            models.UniqueConstraint(
+                fields=[
+                    "hour",
+                    "api_user_id",
+                    "family",
+                    "operation",
+                    "outcome",
+                    "reason_code",
+                    "slot",
+                ],
+                name="intakecount_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}h {self.family} {self.outcome} {self.count}"

@@ -1,14 +1,17 @@
 from __future__ import annotations
 
-from collections.abc import Mapping
+import random
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from config.redact import is_credential_name, redact_text
 from injectionlogs.errors import IntakeError
-from injectionlogs.models import FailedInjection
+from injectionlogs.models import FailedInjection, IntakeCount, IntakeOutcome
 
 # Parameter names that carry credentials in any family; they never reach the log.
 CREDENTIAL_KEYS = frozenset(
@@ -76,7 +79,20 @@ def failure_record(
         retry_of.save(update_fields=["reason_code", "reason", "retry_count"])
         return retry_of
     failure = failure_new(error=error, **origin)
-    failure.save(force_insert=True)
+    with transaction.atomic():
+        failure.save(force_insert=True)
+        # A whole call refused before the pipeline: one rejection in the rollup, like its row.
+        intake_counts_add(
+            keys=[
+                intake_key(
+                    api_user=failure.api_user,
+                    family=failure.family,
+                    operation="",
+                    error=error,
+                    created=False,
+                )
+            ]
+        )
     return failure
 
 
@@ -115,3 +131,115 @@ def failure_resolve(*, failure: FailedInjection, lead: Any, user: Any = None) ->
     failure.retry_count += 1
     failure.save(update_fields=["resolved_at", "resolved_lead", "resolved_by", "retry_count"])
     return failure
+
+
+# -- the intake rollup ------------------------------------------------------------------------
+
+INTAKE_SLOTS = 8
+
+# One counted lead: (api user pk or 0, family, operation, outcome, reason_code).
+IntakeKey = tuple[int, str, str, str, str]
+
+
+def intake_counts_add(*, keys: Iterable[IntakeKey], at: datetime | None = None) -> None:
+    """Count a call's leads in the hourly rollup: one INSERT ... ON CONFLICT for the whole call.
+
+    Call it inside the intake transaction, as its last statement: the row lock it takes is then
+    held only while the transaction commits."""
+    counts = Counter(keys)
+    if not counts:
+        return
+    hour = (at or timezone.now()).replace(minute=0, second=0, microsecond=0)
+    _upsert(hour, counts, slot=random.randrange(INTAKE_SLOTS))
+
+
+def _upsert(hour: datetime, counts: Counter, *, slot: int) -> None:
+    hour_param = connection.ops.adapt_datetimefield_value(hour)
+    table = IntakeCount._meta.db_table
+    for start in range(0, len(counts), 500):
+        values, params = [], []
+        for (user_id, family, operation, outcome, reason), count in sorted(counts.items())[
+            start : start + 500
+        ]:
+            values.append("(%s, %s, %s, %s, %s, %s, %s, %s)")
+            params += [hour_param, user_id or 0, family, operation, outcome, reason, slot, count]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} "  # the table name is ours, the values are parameters
+                "(hour, api_user_id, family, operation, outcome, reason_code, slot, count) "
+                f"VALUES {', '.join(values)} "
+                "ON CONFLICT (hour, api_user_id, family, operation, outcome, reason_code, slot) "
+                f"DO UPDATE SET count = {table}.count + excluded.count",
+                params,
+            )
+
+
+PREVIEW_PREFIX = "preview:"
+
+
+def intake_key(
+    *,
+    api_user: Any,
+    family: str,
+    operation: str,
+    error: IntakeError | None,
+    created: bool,
+    preview: str = "",
+) -> IntakeKey:
+    """The rollup key of one lead's outcome. An accepted lead's reason_code names the duplicate
+    rules that would have refused it ("preview:email", "preview:phone", "preview:email+phone"),
+    for the rule preview on Global Settings."""
+    if error is not None:
+        outcome, reason = IntakeOutcome.REJECTED, error.code
+    else:
+        outcome = IntakeOutcome.CREATED if created else IntakeOutcome.UPDATED
+        reason = PREVIEW_PREFIX + preview if preview else ""
+    return (getattr(api_user, "pk", None) or 0, family, operation, str(outcome), str(reason))
+
+
+HOURLY_FOR = timedelta(hours=48)
+
+
+def intake_bucket(hour: datetime, *, now: datetime) -> datetime:
+    """Where a count kept for `hour` belongs once folded: the hour itself while it is recent,
+    else the start of its day (in the current time zone)."""
+    if hour >= now - HOURLY_FOR:
+        return hour
+    local = timezone.localtime(hour)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+@transaction.atomic
+def intake_counts_compact(*, now: datetime | None = None, full: bool = False) -> int:
+    """Fold the rollup of hours that are over: their slots into one row, and hours older than
+    two days into their day. The 30-day charts then read days, not hours times slots.
+
+    Only hours already over are touched (the pipeline writes the current one), so it runs beside
+    intake; a straggler that lands in a past hour is folded on the next run. Returns the number
+    of rows folded away."""
+    now = now or timezone.now()
+    current = now.replace(minute=0, second=0, microsecond=0)
+    rows = IntakeCount.objects.filter(hour__lt=current)
+    if not full:
+        rows = rows.filter(hour__gte=current - HOURLY_FOR - timedelta(days=3))
+    folded: Counter = Counter()
+    doomed = []
+    fields = ("pk", "hour", "slot", "api_user_id", "family", "operation", "outcome", "reason_code")
+    for pk, hour, slot, *key, count in (
+        rows.select_for_update().values_list(*fields, "count").iterator(chunk_size=5000)
+    ):
+        bucket = intake_bucket(hour, now=now)
+        if bucket == hour and slot == 0:
+            continue
+        folded[(bucket, *key)] += count
+        doomed.append(pk)
+    if not doomed:
+        return 0
+    for start in range(0, len(doomed), 5000):
+        IntakeCount.objects.filter(pk__in=doomed[start : start + 5000]).delete()
+    by_bucket: dict[datetime, Counter] = {}
+    for (bucket, *key), count in folded.items():
+        by_bucket.setdefault(bucket, Counter())[tuple(key)] += count
+    for bucket, counts in by_bucket.items():
+        _upsert(bucket, counts, slot=0)
+    return len(doomed)

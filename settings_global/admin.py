@@ -74,6 +74,13 @@ class GlobalSettingsAdmin(admin.ModelAdmin):
             reverse("admin:settings_global_globalsettings_change", args=[obj.pk])
         )
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        from leads.selectors import rule_preview
+
+        # What each duplicate rule would have rejected lately, so it is switched on knowing it.
+        extra_context = {**(extra_context or {}), "rule_preview": rule_preview(days=7)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def save_model(self, request, obj, form, change):
         changes = {
             name: form.cleaned_data[name] for name in form.changed_data if name in SETTING_FIELDS

@@ -22,8 +22,9 @@ def _settings_row(db):
 
 
 # auth (1) + settings (1 with the in-process cache, 0 with Redis) + lock (PostgreSQL only) +
-# candidates (1) + insert or update lead (1) + activities (1), and the savepoint pair.
-MAX_QUERIES = 8
+# candidates (1) + insert or update lead (1) + activities (1) + the intake rollup's upsert (1),
+# and the savepoint pair.
+MAX_QUERIES = 9
 
 
 def count_capture(client, ls_keys, body) -> tuple[int, list[str]]:
