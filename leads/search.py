@@ -41,7 +41,7 @@ def lead_search_q(value: str, *, region: str | None = None) -> Q:
         query = Q(phone_normalized__contains=digits)
         if e164:
             # The whole number, also when typed in another form than its digits in E.164
-            # (a national trunk prefix, 00 for +).
+            # (a national trunk prefix, or the region's international prefix: 011 in the US).
             query |= Q(phone_normalized=e164)
         return query
     if len(text) < MIN_PART:
