@@ -41,7 +41,7 @@ def test_bench_smoke_runs_every_scenario_without_errors(tmp_path):
         "postgres",
         "BENCH_REDIS_URL": bench_redis,
     }
-    subprocess.run(
+    done = subprocess.run(
         [
             sys.executable,
             "bench/run.py",
@@ -53,10 +53,11 @@ def test_bench_smoke_runs_every_scenario_without_errors(tmp_path):
         ],
         cwd=ROOT,
         env=env,
-        check=True,
         timeout=300,
         capture_output=True,
+        text=True,
     )
+    assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     report = json.loads(results.read_text())
     rows = report["rows"]
     assert {row["scenario"] for row in rows} >= {"B0", "B1", "B2", "B3", "B4"}

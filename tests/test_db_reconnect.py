@@ -23,6 +23,7 @@ pytestmark = [
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
+APP_NAME = "leadintake-reconnect-test"
 
 
 @pytest.mark.parametrize("pool", ["0", "1"], ids=["persistent", "pool"])
@@ -39,6 +40,9 @@ def test_a_request_after_the_connections_die_succeeds(pool):
         f"{db['NAME']}",
         "REDIS_URL": settings.REDIS_URL,
         "DATABASE_POOL": pool,
+        # libpq names the server's connections, so that only they are dropped below (not the
+        # live server's or another test's on the same database).
+        "PGAPPNAME": APP_NAME,
     }
     server = subprocess.Popen(
         [
@@ -77,7 +81,8 @@ def test_a_request_after_the_connections_die_succeeds(pool):
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                "WHERE datname = current_database() AND application_name = %s",
+                [APP_NAME],
             )
             assert cursor.fetchone()[0] >= 1
         statuses = [post(url, attrs(FirstName=f"after{i}")) for i in range(3)]

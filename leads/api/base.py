@@ -73,7 +73,9 @@ def rate_limit_check(request: Any, credential: Any) -> None:
         # add-then-incr (two round trips).
         now = int(time.time())
         start = now - now % window
-        count = _redis_count(f"{settings.RATELIMIT_CACHE_PREFIX}{credential.pk}:{start}", window)
+        # The rate is part of the key, as in django-ratelimit: a new limit starts a new count.
+        key = f"{settings.RATELIMIT_CACHE_PREFIX}{credential.pk}:{calls}/{window}:{start}"
+        count = _redis_count(key, window)
         if count > calls:
             raise RateLimitExceeded(calls, window, start + window - now)
         return
