@@ -89,7 +89,7 @@ class IntakeRequest:
     search_by: str = ""  # a model field name or an mx_ custom field
     update_behavior: UpdateBehavior = UpdateBehavior.UPDATE_ALL
     related_company_id: str = ""
-    # The dialer stage's options (lists_hopper.dialer.DialerOptions on Convoso inserts).
+    # The dialer stage's options (the dialer app's DialerOptions on Convoso inserts).
     dialer: Any = None
     require_contact_name: bool = False  # on top of the global switch (the aNinja form)
     require_unique_field: bool = False  # bulk rows and CreateOrUpdate

@@ -1,8 +1,8 @@
 """Pipeline stages: hooks another app plugs into leads_ingest at fixed points.
 
 leads knows no app that extends it; an app registers its stage from its AppConfig.ready() (the
-dialer: lists_hopper.dialer). Each hook runs once per call, with every live row of the call, so a
-stage costs a fixed number of queries per batch, never one per row:
+dialer app does). Each hook runs once per call, with every live row of the call, so a stage
+costs a fixed number of queries per batch, never one per row:
 
     validate -> lock -> load candidates -> candidates_loaded (may reject rows) ->
     decide (dup_scope, per row, no query) -> bulk writes -> written (same transaction) -> log
