@@ -11,11 +11,9 @@ from leads.models import Account, Activity, CaptureRequest, CustomField, Lead, V
 from leads.search import (
     LargeTablePaginator,
     api_user_ids,
-    campaign_list_ids,
     lead_search_q,
     recent_values,
 )
-from lists_hopper.models import Campaign, HopperEntry
 from settings_global.services import API_USERS_GROUP
 
 CHOICES_TTL = 300  # seconds a filter's sampled choices are kept
@@ -52,25 +50,6 @@ class CreatedByFilter(admin.SimpleListFilter):
             except ValueError:
                 return queryset.none()
         return queryset
-
-
-class CampaignFilter(admin.SimpleListFilter):
-    """Campaign: choices from the campaign table; the filter is the campaign's list ids, so that
-    the planner walks the newest-first index instead of sorting a campaign's every lead."""
-
-    title = "campaign"
-    parameter_name = "campaign"
-
-    def lookups(self, request, model_admin):
-        return [(str(c.pk), c.name) for c in Campaign.objects.order_by("name")[:200]]
-
-    def queryset(self, request, queryset):
-        if not self.value():
-            return queryset
-        try:
-            return queryset.filter(list_id__in=campaign_list_ids(int(self.value())))
-        except ValueError:
-            return queryset.none()
 
 
 class RecentValueFilter(admin.SimpleListFilter):
@@ -119,13 +98,6 @@ class ActivityInline(admin.TabularInline):
         return False
 
 
-class HopperEntryInline(admin.TabularInline):
-    model = HopperEntry
-    fields = ["campaign", "priority", "state", "expires_at", "created_at", "taken_at"]
-    readonly_fields = ["created_at", "taken_at"]
-    extra = 0
-
-
 class Echo:
     def write(self, value):
         return value
@@ -140,8 +112,7 @@ class LeadAdmin(admin.ModelAdmin):
     list_display_links = ["contact_name", "email"]
     list_filter = [
         CreatedByFilter,
-        "list",
-        CampaignFilter,
+        "list",  # the dialer app's admin adds its campaign filter after this one
         SourceFilter,
         StatusFilter,
         "created_at",
@@ -200,7 +171,7 @@ class LeadAdmin(admin.ModelAdmin):
             },
         ),
     ]
-    inlines = [ActivityInline, HopperEntryInline]
+    inlines = [ActivityInline]  # the dialer app's admin adds the hopper entries
     paginator = LargeTablePaginator
     show_full_result_count = False
     actions = ["export_csv"]

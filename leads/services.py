@@ -2,6 +2,8 @@
 
 validate and normalize -> lock the identity keys -> one round of candidate lookups ->
 decide each request with leads.matching -> bulk writes -> record every rejection.
+Registered stages (leads.stages; the dialer's lists, DNC and hopper) run after the lookups,
+during the decisions (the duplicate scope) and after the writes, in the same transaction.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -24,6 +25,7 @@ from leads.custom_fields import custom_fields_register
 from leads.matching import Action, DupScope, LeadIndex, MatchKeys, Operation, decide
 from leads.models import Account, Activity, ActivityType, Lead, Visitor
 from leads.normalize import normalize_email, normalize_phone
+from leads.stages import stages_candidates_loaded, stages_dup_scope, stages_written
 from settings_global.services import global_settings_get
 
 # Fields a request may set, by model name. Everything else is a custom field.
@@ -73,20 +75,6 @@ class UpdateBehavior(StrEnum):
 
 
 @dataclass
-class DialerOptions:
-    """Convoso insert options (validated by the view's parser)."""
-
-    list_id: int
-    check_dup: int = 0
-    check_dup_archive: bool = False
-    check_dnc: bool = False
-    hopper: bool = False
-    hopper_priority: int = 99
-    hopper_expire_in: int | None = None
-    update_if_found: bool = False
-
-
-@dataclass
 class IntakeRequest:
     """One lead as an API family parsed it, in the model's terms."""
 
@@ -101,7 +89,8 @@ class IntakeRequest:
     search_by: str = ""  # a model field name or an mx_ custom field
     update_behavior: UpdateBehavior = UpdateBehavior.UPDATE_ALL
     related_company_id: str = ""
-    dialer: DialerOptions | None = None
+    # The dialer stage's options (the dialer app's DialerOptions on Convoso inserts).
+    dialer: Any = None
     require_contact_name: bool = False  # on top of the global switch (the aNinja form)
     require_unique_field: bool = False  # bulk rows and CreateOrUpdate
     # Where it came from, for the log and the activity.
@@ -159,6 +148,7 @@ def leads_ingest(*, requests: list[IntakeRequest]) -> list[IntakeResult]:
         if live:
             _lock_keys(live)
             index = _load_candidates(live)
+            stages_candidates_loaded(rows=live, index=index)
             _decide_and_apply(live, index, rules)
             custom_fields_register(
                 requests=[r.request for r in live if r.result.error is None],
@@ -414,64 +404,16 @@ def _load_candidates(rows: list[_Row]) -> LeadIndex:
             str(v.id): v
             for v in Visitor.objects.filter(id__in=visitor_ids, converted_at__isnull=True)
         }
-    if list_ids:
-        _attach_lists(rows, list_ids, index)
     return index
-
-
-def _attach_lists(rows: list[_Row], list_ids: set[int], index: LeadIndex) -> None:
-    from lists_hopper.models import List
-    from lists_hopper.rules import dnc_hits
-
-    lists = {obj.id: obj for obj in List.objects.select_related("campaign").filter(id__in=list_ids)}
-    for obj in lists.values():
-        index.list_campaign[obj.id] = obj.campaign_id
-        if obj.is_archived:
-            index.archived_lists.add(obj.id)
-    dnc_rows = [r for r in rows if r.request.dialer and r.request.dialer.check_dnc and r.keys.phone]
-    hits = dnc_hits({r.keys.phone for r in dnc_rows}) if dnc_rows else {}
-    for row in rows:
-        dialer = row.request.dialer
-        if dialer is None:
-            continue
-        row.list_obj = lists.get(dialer.list_id)
-        if row.list_obj is None:
-            row.result.error = IntakeError(
-                ReasonCode.UNKNOWN_LIST, f"No such list: {dialer.list_id}", field="list_id"
-            )
-            continue
-        if dialer.check_dnc and row.keys.phone:
-            scopes = hits.get(row.keys.phone, set())
-            if None in scopes:
-                row.result.error = IntakeError(
-                    ReasonCode.DNC, "Phone number is on the Do Not Call list (account)"
-                )
-            elif row.list_obj.campaign_id in scopes:
-                row.result.error = IntakeError(
-                    ReasonCode.DNC, "Phone number is on the Do Not Call list (campaign)"
-                )
 
 
 # -- decide and write ----------------------------------------------------------------------
 
 
 def _dup_scope(row: _Row, insert_reject_duplicates: bool) -> DupScope | None:
-    dialer = row.request.dialer
-    if dialer is None or row.list_obj is None:
-        return None
-    check = dialer.check_dup
-    if check == 0 and (insert_reject_duplicates or dialer.update_if_found):
-        check = 1
-    if check == 0:
-        return None
-    kind = {1: "account", 2: "list", 3: "campaign"}[check]
-    return DupScope(
-        kind=kind,
-        list_id=row.list_obj.id,
-        campaign_id=row.list_obj.campaign_id,
-        include_archived=dialer.check_dup_archive,
-        update_if_found=dialer.update_if_found and not insert_reject_duplicates,
-    )
+    """Where a phone number counts as a duplicate: the registered stages say (the dialer's
+    check_dup); None without one."""
+    return stages_dup_scope(row=row, insert_reject_duplicates=insert_reject_duplicates)
 
 
 def _decide_and_apply(rows: list[_Row], index: LeadIndex, rules: Any) -> None:
@@ -552,9 +494,7 @@ def _decide_and_apply(rows: list[_Row], index: LeadIndex, rules: Any) -> None:
         Visitor.objects.filter(id__in=converted).update(converted_at=now)
     if activities:
         Activity.objects.bulk_create(activities)
-    dialer_rows = [r for r in rows if r.request.dialer and r.result.error is None]
-    if dialer_rows:
-        _add_to_hopper(dialer_rows, now)
+    stages_written(rows=[r for r in rows if r.result.error is None], now=now)
 
 
 def _load_accounts(rows: list[_Row]) -> dict[str, Account]:
@@ -695,65 +635,6 @@ def _activity(
         created_by=request.api_user if getattr(request.api_user, "pk", None) else None,
         created_at=now,
     )
-
-
-def _add_to_hopper(rows: list[_Row], now: Any) -> None:
-    from lists_hopper.models import HopperEntry, HopperState
-
-    # A lead found again (update_if_found) that is still live in the campaign's hopper keeps
-    # its one entry, with the new priority and expiry: the dialer must not call it twice.
-    found = {r.result.lead.pk for r in rows if r.request.dialer.hopper and not r.result.created}
-    live = {}
-    if found:
-        live = {
-            (e.lead_id, e.campaign_id): e
-            for e in HopperEntry.objects.filter(lead_id__in=found, state=HopperState.LIVE)
-        }
-    entries, refreshed, activities = [], [], []
-    for row in rows:
-        dialer = row.request.dialer
-        if not dialer.hopper:
-            continue
-        expires = None
-        if dialer.hopper_expire_in:
-            expires = now + timedelta(minutes=dialer.hopper_expire_in)
-        entry = live.get((row.result.lead.pk, row.list_obj.campaign_id))
-        if entry is not None:
-            entry.priority, entry.expires_at = dialer.hopper_priority, expires
-            refreshed.append(entry)
-        else:
-            entry = HopperEntry(
-                lead=row.result.lead,
-                campaign_id=row.list_obj.campaign_id,
-                priority=dialer.hopper_priority,
-                expires_at=expires,
-                created_at=now,
-            )
-            entries.append(entry)
-        row.result.hopper_entry = entry
-        activities.append(
-            Activity(
-                lead=row.result.lead,
-                type=ActivityType.HOPPER_ADDED,
-                note=f"Added to hopper of campaign {row.list_obj.campaign_id}, "
-                f"priority {dialer.hopper_priority}",
-                data={
-                    "campaign_id": row.list_obj.campaign_id,
-                    "priority": dialer.hopper_priority,
-                    "expires_at": expires.isoformat() if expires else None,
-                },
-                created_by=row.request.api_user
-                if getattr(row.request.api_user, "pk", None)
-                else None,
-                created_at=now,
-            )
-        )
-    if entries:
-        HopperEntry.objects.bulk_create(entries)
-    if refreshed:
-        HopperEntry.objects.bulk_update(refreshed, ["priority", "expires_at"])
-    if activities:
-        Activity.objects.bulk_create(activities)
 
 
 def _record_failures(rows: list[_Row]) -> None:

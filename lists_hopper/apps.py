@@ -6,6 +6,7 @@ class ListsHopperConfig(AppConfig):
     verbose_name = "Lists, campaigns and hopper"
 
     def ready(self) -> None:
-        # Register the Convoso family's replayer for "Retry injection".
-        from lists_hopper import upload_replay  # noqa: F401
+        # The dialer as a stage of the intake pipeline (leads.stages), and the Convoso
+        # family's replayer for "Retry injection".
+        from lists_hopper import dialer, upload_replay  # noqa: F401
         from lists_hopper.api import replay  # noqa: F401

@@ -47,7 +47,8 @@ from injectionlogs.models import Family, ReasonCode
 from leads.api.base import FamilyAPIView, admit, client_addr, query_dict
 from leads.matching import Operation
 from leads.normalize import email_key, normalize_phone
-from leads.services import LEAD_FIELDS, DialerOptions, IntakeRequest, lead_ingest
+from leads.services import LEAD_FIELDS, IntakeRequest, lead_ingest
+from lists_hopper.dialer import DialerOptions
 from lists_hopper.models import Campaign, DncEntry, List, ListStatus
 from lists_hopper.selectors import (
     dnc_record,

@@ -13,7 +13,8 @@ from rest_framework.test import APIClient
 from injectionlogs.models import FailedInjection
 from leads.matching import Operation
 from leads.models import Lead
-from leads.services import DialerOptions, IntakeRequest, lead_ingest
+from leads.services import IntakeRequest, lead_ingest
+from lists_hopper.dialer import DialerOptions
 from settings_global.models import GlobalSettings
 from tests.admin_helpers import logged_in, settings_form_post
 from tests.factories import LeadFactory, ListFactory
