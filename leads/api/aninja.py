@@ -20,12 +20,12 @@ from rest_framework import serializers
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from injectionlogs.errors import AuthError, IntakeError, invalid_body, invalid_value
-from injectionlogs.models import Family
-from injectionlogs.services import CREDENTIAL_KEYS
-from leads.api.base import FamilyAPIView, admit, client_addr, get_ci, query_dict
+from leads.api.base import FamilyAPIView, admit
+from leads.errors import ApiError, AuthError, IntakeError, UnknownApi, invalid_body, invalid_value
 from leads.matching import Operation
 from leads.services import IntakeRequest, lead_ingest
+from leads.vocabulary import CREDENTIAL_KEYS, Family
+from leads.wire import client_addr, get_ci, query_dict
 from settings_global.selectors import credential_by_aninja_apikey
 
 ENDPOINT = "/api/v1/contactform/"
@@ -247,11 +247,11 @@ class ContactFormView(FamilyAPIView):
     # it cannot read is still logged.
     parser_classes = [FormParser, MultiPartParser, JSONParser]
 
-    def error_response(self, status: int, kind: str, message: str) -> Response:
-        body: dict[str, Any] = {"success": False, "error": message}
-        if status == 400:
-            body["reason_code"] = str(kind)
-        return Response(body, status=status)
+    def render_error(self, error: ApiError) -> Response:
+        body: dict[str, Any] = {"success": False, "error": error.message}
+        if error.status == 400:
+            body["reason_code"] = str(error.kind)
+        return Response(body, status=error.status)
 
     @extend_schema(
         tags=["aNinja"],
@@ -312,6 +312,6 @@ class ContactFormNotFoundView(ContactFormView):
     idempotent = False
 
     def dispatch_any(self, request: Any, *args: Any, **kwargs: Any) -> Response:
-        return self.error_response(404, "unknown_api", "The API could not be found")
+        return self.error_answer(UnknownApi())
 
     get = post = put = patch = delete = options = dispatch_any
