@@ -13,10 +13,10 @@ import itertools
 import pytest
 
 from injectionlogs.models import FailedInjection
-from leads.api.aninja import FORM_FIELDS
 from leads.models import Lead
 from leads.services import MAX_LENGTHS
 from leads.vocabulary import ReasonCode
+from leads.wire.aninja import FORM_FIELDS
 from leads.wire.leadsquared import SCHEMA
 from lists_hopper.wire.convoso import FIELD_NAMES, LEAD_RECORD_FIELDS
 from settings_global.services import global_settings_update

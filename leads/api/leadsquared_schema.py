@@ -5,7 +5,7 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter
 
-from leads.services import UpdateBehavior
+from leads.intake import UpdateBehavior
 
 LEAD_EXAMPLE = [
     {"Attribute": "FirstName", "Value": "Wim"},

@@ -13,8 +13,9 @@ import re
 from typing import Any
 
 from leads.errors import ApiError, IntakeError, invalid_body, invalid_value
+from leads.intake import IntakeRequest, UpdateBehavior
 from leads.matching import Operation
-from leads.services import MAX_LENGTHS, IntakeRequest, UpdateBehavior
+from leads.services import MAX_LENGTHS
 from leads.vocabulary import Family, ReasonCode
 from leads.wire import get_ci
 
