@@ -6,41 +6,21 @@ from django.db import models
 from django.db.models import Q, TextField
 from django.db.models.functions import Cast, Upper
 
-
-class ReasonCode(models.TextChoices):
-    MISSING_CONTACT_NAME = "missing_contact_name", "Missing required fields (contact_name)"
-    MISSING_FIELD = "missing_field", "Missing required field"
-    DUPLICATE_EMAIL = "duplicate_email", "Duplicate email"
-    DUPLICATE_PHONE = "duplicate_phone", "Duplicate phone number"
-    DNC = "dnc", "Phone number is on the Do Not Call list"
-    INVALID_EMAIL = "invalid_email", "Invalid email"
-    INVALID_PHONE = "invalid_phone", "Invalid phone number"
-    UNKNOWN_LIST = "unknown_list", "No such list"
-    NOT_FOUND = "not_found", "No such lead"
-    INVALID_BODY = "invalid_body", "Body not to specification"
-    INVALID_VALUE = "invalid_value", "Invalid value"
-
-
-class Family(models.TextChoices):
-    LEADSQUARED = "leadsquared", "LeadSquared"
-    CONVOSO = "convoso", "Convoso"
-    ANINJA = "aninja", "aNinja"
-    NATIVE = "native", "Native / admin"
-    UPLOAD = "upload", "Lead list upload"
+from leads.vocabulary import Family, ReasonCode
 
 
 class FailedInjection(models.Model):
     """A lead that was not injected: why, and the data as received (credentials removed)."""
 
     id = models.BigAutoField("ID", primary_key=True)
-    reason_code = models.CharField(max_length=32, choices=ReasonCode.choices)
+    reason_code = models.CharField(max_length=32, choices=ReasonCode.choices())
     reason = models.TextField()
     data = models.JSONField("Data", default=dict)
     query = models.JSONField(
         default=dict, blank=True, help_text="Query string options, credentials removed."
     )
     created_at = models.DateTimeField("Created", auto_now_add=True)
-    family = models.CharField(max_length=16, choices=Family.choices)
+    family = models.CharField(max_length=16, choices=Family.choices())
     endpoint = models.CharField(max_length=128)
     api_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -17,8 +17,9 @@ from django.db.models.functions import TruncDay
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from injectionlogs.models import IntakeCount, IntakeOutcome, ReasonCode
+from injectionlogs.models import IntakeCount, IntakeOutcome
 from injectionlogs.services import intake_bucket
+from leads.vocabulary import ReasonCode
 
 ACCEPTED = (IntakeOutcome.CREATED, IntakeOutcome.UPDATED)
 

@@ -10,25 +10,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from config.redact import is_credential_name, redact_text
-from injectionlogs.errors import IntakeError
 from injectionlogs.models import FailedInjection, IntakeCount, IntakeOutcome
-
-# Parameter names that carry credentials in any family; they never reach the log.
-CREDENTIAL_KEYS = frozenset(
-    {
-        "accesskey",
-        "secretkey",
-        "x-api-key",
-        "x_api_key",
-        "apikey",
-        "api_key",
-        "auth_token",
-        "authtoken",
-        "token",
-        "password",
-        "authorization",
-    }
-)
+from leads.errors import IntakeError
+from leads.vocabulary import CREDENTIAL_KEYS
 
 
 def _storable(text: str) -> str:
@@ -120,7 +104,6 @@ def failure_new(
 
 
 # The name the design uses for it.
-record_failure = failure_record
 
 
 @transaction.atomic

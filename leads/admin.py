@@ -14,7 +14,7 @@ from leads.search import (
     lead_search_q,
     recent_values,
 )
-from settings_global.services import API_USERS_GROUP
+from settings_global.services import API_USER_DISPLAY_NAME, API_USERS_GROUP
 
 CHOICES_TTL = 300  # seconds a filter's sampled choices are kept
 
@@ -39,7 +39,7 @@ class CreatedByFilter(admin.SimpleListFilter):
             .distinct()
             .order_by("username")[:100]
         )
-        return [("api", "System API User"), *[(str(u.pk), u.get_username()) for u in users]]
+        return [("api", API_USER_DISPLAY_NAME), *[(str(u.pk), u.get_username()) for u in users]]
 
     def queryset(self, request, queryset):
         if self.value() == "api":

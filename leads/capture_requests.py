@@ -30,11 +30,12 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 
-from injectionlogs.errors import IntakeError
 from leads import services
-from leads.api.leadsquared import EXCEPTION_TYPES, build_request
+from leads.errors import IntakeError
 from leads.matching import Operation
 from leads.models import CaptureRequest, CaptureStatus
+from leads.wire import leadsquared as wire
+from leads.wire.leadsquared import build_request
 from settings_global.models import ApiCredential
 
 log = logging.getLogger(__name__)
@@ -185,20 +186,12 @@ def capture_message(result: services.IntakeResult) -> dict[str, Any]:
     """What Lead.Capture answers for the same lead."""
     return {
         "Status": "Success",
-        "Message": {
-            "Id": str(result.lead.id),
-            "RelatedId": str(result.activity.id),
-            "IsCreated": result.created,
-        },
+        "Message": wire.capture_message(result),
     }
 
 
 def _error_body(error: IntakeError) -> dict[str, Any]:
-    return {
-        "Status": "Error",
-        "ExceptionType": EXCEPTION_TYPES.get(error.code, "MXInvalidInputException"),
-        "ExceptionMessage": error.message,
-    }
+    return wire.error_body(error)
 
 
 def _outcomes_save(rows: list[CaptureRequest]) -> None:

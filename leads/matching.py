@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-from injectionlogs.errors import IntakeError
-from injectionlogs.models import ReasonCode
+from leads.errors import IntakeError
+from leads.vocabulary import ReasonCode
 
 
 class Operation(StrEnum):

@@ -8,8 +8,8 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from injectionlogs.errors import IntakeError
-from injectionlogs.models import ReasonCode
+from leads.errors import IntakeError
+from leads.vocabulary import ReasonCode
 
 _DIGITS = re.compile(r"\d")
 

@@ -7,10 +7,11 @@ from typing import Any
 
 from django.db import transaction
 
-from injectionlogs.errors import IntakeError, invalid_body
-from injectionlogs.models import FailedInjection, Family
+from injectionlogs.models import FailedInjection
 from injectionlogs.services import failure_record, failure_resolve
+from leads.errors import IntakeError, invalid_body
 from leads.services import IntakeRequest, leads_ingest
+from leads.vocabulary import Family
 
 # family -> builds the IntakeRequest again from a logged row (endpoint, query, data).
 # Each family's module registers itself from its app's ready().

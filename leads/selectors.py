@@ -1,5 +1,5 @@
-"""Reads for the dashboard and the rule preview: the async queue, and what a duplicate rule
-would have rejected."""
+"""Reads: the leads the vendor APIs look up, the custom field registry, the async queue for the
+dashboard, and what a duplicate rule would have rejected."""
 
 from __future__ import annotations
 
@@ -13,9 +13,32 @@ from django.utils import timezone
 from injectionlogs.models import IntakeCount, IntakeOutcome
 from injectionlogs.selectors import hour_floor, usernames
 from injectionlogs.services import PREVIEW_PREFIX, intake_bucket
-from leads.models import CaptureRequest, CaptureStatus
+from leads.models import CaptureRequest, CaptureStatus, CustomField, Lead
 
 DRAIN_WINDOW_MINUTES = 5
+# Leads.GetByEmailaddress answers at most this many leads.
+EMAIL_LOOKUP_LIMIT = 100
+
+
+def lead_by_id(lead_id: Any) -> Lead | None:
+    """A lead by its id (a UUID), with its creator."""
+    return Lead.objects.select_related("created_by").filter(pk=lead_id).first()
+
+
+def leads_by_email(email_normalized: str) -> list[Lead]:
+    """The leads holding a normalized email, oldest first."""
+    leads = Lead.objects.select_related("created_by").filter(email_normalized=email_normalized)
+    return list(leads.order_by("created_at")[:EMAIL_LOOKUP_LIMIT])
+
+
+def custom_fields_all() -> list[CustomField]:
+    """The custom field registry (kept on write: no lead scan), by name."""
+    return list(CustomField.objects.order_by("name"))
+
+
+def custom_field_names() -> list[str]:
+    """Every custom field and custom field set name."""
+    return list(CustomField.objects.order_by("name").values_list("name", flat=True))
 
 
 @dataclass

@@ -11,21 +11,22 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from injectionlogs.errors import IntakeError, invalid_value, missing_field
-from injectionlogs.models import FailedInjection, ReasonCode
+from injectionlogs.models import FailedInjection
 from injectionlogs.services import failure_new, failure_record, intake_counts_add, intake_key
 from leads.custom_fields import custom_fields_register
+from leads.errors import IntakeError, invalid_value, missing_field
+from leads.intake import IntakeRequest, IntakeResult, UpdateBehavior
 from leads.matching import Action, DupScope, LeadIndex, MatchKeys, Operation, decide
 from leads.models import Account, Activity, ActivityType, Lead, Visitor
 from leads.normalize import normalize_email, normalize_phone
 from leads.stages import stages_candidates_loaded, stages_dup_scope, stages_written
+from leads.vocabulary import ReasonCode
 from settings_global.services import global_settings_get
 
 # Fields a request may set, by model name. Everything else is a custom field.
@@ -65,58 +66,6 @@ MAX_LENGTHS: dict[str, int] = {
 }
 # Case folding can lengthen an address (ß -> ss): the normalized key has its own limit.
 _EMAIL_KEY_MAX_LENGTH = Lead._meta.get_field("email_normalized").max_length
-
-
-class UpdateBehavior(StrEnum):
-    UPDATE_ALL = ""
-    DO_NOT_UPDATE = "DoNotUpdate"
-    UPDATE_ONLY_EMPTY = "UpdateOnlyEmptyFields"
-    DO_NOT_UPDATE_UNIQUE = "DoNotUpdateUniqueFields"
-
-
-@dataclass
-class IntakeRequest:
-    """One lead as an API family parsed it, in the model's terms."""
-
-    family: str
-    endpoint: str
-    operation: Operation
-    fields: dict[str, str] = field(default_factory=dict)
-    custom_fields: dict[str, Any] = field(default_factory=dict)
-    custom_field_sets: dict[str, Any] = field(default_factory=dict)
-    prospect_id: str = ""
-    lead_id: str = ""
-    search_by: str = ""  # a model field name or an mx_ custom field
-    update_behavior: UpdateBehavior = UpdateBehavior.UPDATE_ALL
-    related_company_id: str = ""
-    # The dialer stage's options (the dialer app's DialerOptions on Convoso inserts).
-    dialer: Any = None
-    require_contact_name: bool = False  # on top of the global switch (the aNinja form)
-    require_unique_field: bool = False  # bulk rows and CreateOrUpdate
-    # Where it came from, for the log and the activity.
-    data: Any = None
-    query: dict[str, Any] = field(default_factory=dict)
-    api_user: Any = None
-    remote_addr: str | None = None
-    # A problem the view found while parsing: recorded like any other rejection.
-    error: IntakeError | None = None
-    retry_of: FailedInjection | None = None
-
-
-@dataclass
-class IntakeResult:
-    lead: Lead | None = None
-    created: bool = False
-    updated: bool = False
-    affected_rows: int = 0
-    activity: Activity | None = None
-    error: IntakeError | None = None
-    failure: FailedInjection | None = None
-    hopper_entry: Any = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
 
 
 @dataclass
@@ -641,20 +590,12 @@ def _record_failures(rows: list[_Row]) -> None:
     """One insert for all of a call's new log rows; a replay updates the row it replays."""
     new_rows = []
     for row in rows:
-        request = row.request
-        origin = {
-            "error": row.result.error,
-            "data": request.data,
-            "family": request.family,
-            "endpoint": request.endpoint,
-            "query": request.query,
-            "api_user": request.api_user,
-            "remote_addr": request.remote_addr,
-        }
+        request, error = row.request, row.result.error
+        origin = request.origin.as_dict()
         if request.retry_of is not None:
-            row.result.failure = failure_record(**origin, retry_of=request.retry_of)
+            row.result.failure = failure_record(error=error, **origin, retry_of=request.retry_of)
         else:
-            row.result.failure = failure_new(**origin)
+            row.result.failure = failure_new(error=error, **origin)
             new_rows.append(row.result.failure)
     if new_rows:
         FailedInjection.objects.bulk_create(new_rows)

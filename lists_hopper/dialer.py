@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from injectionlogs.errors import IntakeError
-from injectionlogs.models import ReasonCode
+from leads.errors import IntakeError
 from leads.matching import DupScope, LeadIndex
 from leads.models import Activity, ActivityType
 from leads.stages import StageRow, register
+from leads.vocabulary import ReasonCode
 from lists_hopper.models import HopperEntry, HopperState, List
 from lists_hopper.rules import dnc_hits
 

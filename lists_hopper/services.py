@@ -13,9 +13,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from injectionlogs.errors import IntakeError
-from injectionlogs.models import ReasonCode
+from leads.errors import IntakeError
 from leads.models import Activity, ActivityType, Lead
+from leads.vocabulary import ReasonCode
 from lists_hopper.models import (
     Campaign,
     DncEntry,
@@ -26,7 +26,8 @@ from lists_hopper.models import (
     WorkflowRule,
     WorkflowTrigger,
 )
-from lists_hopper.selectors import hopper_live, lead_record, timestamp
+from lists_hopper.selectors import hopper_live
+from lists_hopper.wire.convoso import lead_record, timestamp
 
 WEBHOOK_TIMEOUT_SECONDS = 10
 EXPIRY_BATCH = 1000

@@ -14,7 +14,6 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from lists_hopper.api.uploads import results_response
 from lists_hopper.models import List, Upload, UploadStatus
 from lists_hopper.tasks import upload_start, upload_submit
 from lists_hopper.upload_csv import (
@@ -25,7 +24,13 @@ from lists_hopper.upload_csv import (
     custom_name,
     data_rows,
 )
-from lists_hopper.uploads import OPTION_FIELDS, UNFINISHED, upload_cancel, upload_progress
+from lists_hopper.uploads import (
+    OPTION_FIELDS,
+    UNFINISHED,
+    upload_cancel,
+    upload_progress,
+    upload_results_response,
+)
 
 CHECK_DUP = [
     (0, "0: no duplicate check"),
@@ -126,7 +131,7 @@ class UploadAdmin(admin.ModelAdmin):
         )
 
     def results_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        return results_response(self._get(request, pk))
+        return upload_results_response(self._get(request, pk))
 
     def cancel_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         upload = self._get(request, pk)

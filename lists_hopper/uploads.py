@@ -19,19 +19,14 @@ from itertools import islice
 from typing import Any
 
 from django.db import InterfaceError, OperationalError, connection, transaction
+from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from injectionlogs.errors import IntakeError, invalid_body
-from injectionlogs.models import Family
 from injectionlogs.services import failure_record
+from leads.errors import IntakeError, invalid_body
 from leads.matching import Operation
 from leads.services import IntakeRequest, IntakeResult, leads_ingest
-from lists_hopper.api.convoso import (
-    HOPPER_EXPIRE_MAX_MINUTES,
-    bool_param,
-    build_request,
-    int_param,
-)
+from leads.vocabulary import Family
 from lists_hopper.models import List, Upload, UploadOutcome, UploadRow, UploadStatus
 from lists_hopper.upload_csv import (
     MAX_UPLOAD_BYTES,
@@ -42,6 +37,12 @@ from lists_hopper.upload_csv import (
     row_params,
     rows_from,
     suggest_mapping,
+)
+from lists_hopper.wire.convoso import (
+    HOPPER_EXPIRE_MAX_MINUTES,
+    bool_param,
+    build_request,
+    int_param,
 )
 
 log = logging.getLogger(__name__)
@@ -432,3 +433,10 @@ def upload_results_csv(upload: Upload) -> Iterator[str]:
         if buffer.tell() > 65536:
             yield flush()
     yield flush()
+
+
+def upload_results_response(upload: Upload) -> StreamingHttpResponse:
+    """The results file as a download (the API and the admin)."""
+    response = StreamingHttpResponse(upload_results_csv(upload), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="upload-{upload.pk}-results.csv"'
+    return response

@@ -5,8 +5,9 @@ from __future__ import annotations
 import factory
 from django.contrib.auth import get_user_model
 
-from injectionlogs.models import FailedInjection, Family, ReasonCode
+from injectionlogs.models import FailedInjection
 from leads.models import Account, Activity, ActivityType, CaptureRequest, Lead, Visitor
+from leads.vocabulary import Family, ReasonCode
 from lists_hopper.models import Campaign, DncEntry, HopperEntry, List, WorkflowRule
 from settings_global.models import ApiCredential, GlobalSettings, GlobalSettingsChange, hash_secret
 

@@ -12,13 +12,13 @@ import itertools
 
 import pytest
 
-from injectionlogs.models import FailedInjection, ReasonCode
-from leads.api.aninja import FORM_FIELDS
-from leads.api.leadsquared import SCHEMA
+from injectionlogs.models import FailedInjection
 from leads.models import Lead
 from leads.services import MAX_LENGTHS
-from lists_hopper.api.convoso import FIELD_NAMES
-from lists_hopper.selectors import LEAD_RECORD_FIELDS
+from leads.vocabulary import ReasonCode
+from leads.wire.aninja import FORM_FIELDS
+from leads.wire.leadsquared import SCHEMA
+from lists_hopper.wire.convoso import FIELD_NAMES, LEAD_RECORD_FIELDS
 from settings_global.services import global_settings_update
 from tests.factories import ListFactory
 from tests.helpers import attrs

@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from injectionlogs.models import FailedInjection
-from leads.api.aninja import FORM_FIELDS
-from leads.api.leadsquared import SCHEMA
 from leads.models import CaptureRequest, Lead
-from lists_hopper.api.convoso import FIELD_NAMES, OPTIONS
+from leads.wire.aninja import FORM_FIELDS
+from leads.wire.leadsquared import SCHEMA
+from lists_hopper.wire.convoso import FIELD_NAMES, OPTIONS
 from settings_global.services import global_settings_update
 from tests.factories import ListFactory
 

@@ -8,8 +8,9 @@ import json
 
 import pytest
 
-from injectionlogs.models import FailedInjection, ReasonCode
+from injectionlogs.models import FailedInjection
 from leads.models import CaptureRequest, Lead
+from leads.vocabulary import ReasonCode
 from tests.factories import ListFactory, VisitorFactory
 
 pytestmark = pytest.mark.django_db

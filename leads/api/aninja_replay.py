@@ -1,7 +1,7 @@
-from injectionlogs.errors import IntakeError
-from injectionlogs.models import ReasonCode
-from leads.api.aninja import ENDPOINT, build_request
+from leads.errors import IntakeError
 from leads.replay import register
+from leads.vocabulary import ReasonCode
+from leads.wire.aninja import ENDPOINT, build_request
 
 
 @register("aninja")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -16,37 +15,24 @@ from django.core.cache import cache
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.http import Http404
 from django_ratelimit.core import get_usage
-from django_ratelimit.exceptions import Ratelimited
 from django_redis import get_redis_connection
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from injectionlogs.errors import AuthError, IntakeError
-from leads.api.idempotency import (
-    HEADER as IDEMPOTENCY_KEY,
-)
-from leads.api.idempotency import (
-    IdempotencyConflict,
+from leads.api.idempotency import HEADER as IDEMPOTENCY_KEY
+from leads.api.idempotency import idempotency_begin, idempotency_finish
+from leads.errors import (
+    ApiError,
     IdempotentReplay,
-    idempotency_begin,
-    idempotency_finish,
+    RateLimitExceeded,
+    ServiceUnavailable,
+    UnknownApi,
 )
 from settings_global.services import global_settings_get, global_settings_pinned
 
 log = logging.getLogger(__name__)
-
-
-class RateLimitExceeded(Ratelimited):
-    """django-ratelimit's PermissionDenied (a 403), carried to a 429 with Retry-After."""
-
-    def __init__(self, calls: int, window: int, retry_after: int) -> None:
-        super().__init__(f"API calls exceeded the limit of {calls} in {window} second(s)")
-        self.calls = calls
-        self.window = window
-        self.retry_after = max(1, retry_after)
-        self.message = str(self)
 
 
 _INCR_SCRIPT = None
@@ -99,26 +85,6 @@ def admit(request: Any, credential: Any) -> None:
         view.idempotency_record = idempotency_begin(request, credential)
 
 
-def client_addr(request: Any) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
-
-
-def query_dict(request: Any) -> dict[str, str]:
-    """The query string as a plain dict (the last value of a repeated name wins)."""
-    return {key: request.GET.get(key) for key in request.GET.keys()}
-
-
-def get_ci(params: Mapping[str, Any], name: str, default: Any = None) -> Any:
-    """A parameter by name, case-insensitively (vendors write accessKey and accesskey)."""
-    if name in params:
-        return params[name]
-    lowered = name.lower()
-    for key, value in params.items():
-        if key.lower() == lowered:
-            return value
-    return default
-
-
 class FamilyAPIView(APIView):
     """Base of the vendor APIs: no session auth or CSRF, the family renders every error."""
 
@@ -152,45 +118,42 @@ class FamilyAPIView(APIView):
                 # The answer cannot be kept with the write: undo both and let the sender retry.
                 log.exception("idempotency key not stored")
                 transaction.set_rollback(True)
-                response = self.error_response(503, "server", "Service unavailable, retry later")
-                response["Retry-After"] = "5"
+                response = self.error_answer(ServiceUnavailable())
         return super().finalize_response(request, response, *args, **kwargs)
 
-    def error_response(self, status: int, kind: str, message: str) -> Response:
-        """kind is a reason code, or one of auth / rate_limit / unknown_api / server."""
+    def render_error(self, error: ApiError) -> Response:
+        """The family's error body for an ApiError (status, kind, message, field)."""
         raise NotImplementedError
 
-    def intake_error_response(self, error: IntakeError) -> Response:
-        return self.error_response(error.status, error.code, error.message)
+    def error_answer(self, error: ApiError) -> Response:
+        """The response for an ApiError: a replay as stored, anything else in the family's body,
+        with the error's headers."""
+        if isinstance(error, IdempotentReplay):
+            response = Response(error.body, status=error.status)
+        else:
+            response = self.render_error(error)
+        for name, value in error.headers.items():
+            response[name] = value
+        return response
 
     def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, IntakeError):
-            return self.intake_error_response(exc)
-        if isinstance(exc, AuthError):
-            return self.error_response(401, "auth", exc.message)
-        if isinstance(exc, IdempotentReplay):
-            response = Response(exc.record.response, status=exc.record.status_code)
-            response["Idempotent-Replayed"] = "true"
-            return response
-        if isinstance(exc, IdempotencyConflict):
-            return self.error_response(409, "conflict", exc.message)
-        if isinstance(exc, RateLimitExceeded):
-            response = self.error_response(429, "rate_limit", exc.message)
-            response["Retry-After"] = str(exc.retry_after)
-            return response
-        if isinstance(exc, Http404 | drf_exceptions.NotFound):
-            return self.error_response(404, "unknown_api", "The API could not be found")
-        if isinstance(exc, drf_exceptions.MethodNotAllowed):
-            return self.error_response(405, "invalid_body", str(exc.detail))
-        if isinstance(exc, drf_exceptions.APIException):
-            return self.error_response(exc.status_code, "invalid_body", str(exc.detail))
-        if isinstance(exc, OperationalError | InterfaceError):
-            log.exception("database unavailable")
-            response = self.error_response(503, "server", "Service unavailable, retry later")
-            response["Retry-After"] = "5"
-            return response
-        if isinstance(exc, DatabaseError):
-            log.exception("database error")
-            return self.error_response(500, "server", "The API call failed: database error")
-        log.exception("unexpected error in %s", self.__class__.__name__)
-        return self.error_response(500, "server", "The API call failed: internal error")
+        return self.error_answer(api_error_from(exc, where=self.__class__.__name__))
+
+
+def api_error_from(exc: Exception, *, where: str = "") -> ApiError:
+    """Any exception a view lets out, as an ApiError: the one place Django's, DRF's and the
+    database's exceptions are converted."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, Http404 | drf_exceptions.NotFound):
+        return UnknownApi()
+    if isinstance(exc, drf_exceptions.APIException):  # 405 and the other DRF answers
+        return ApiError(str(exc.detail), status=exc.status_code, kind="invalid_body")
+    if isinstance(exc, OperationalError | InterfaceError):
+        log.exception("database unavailable")
+        return ServiceUnavailable()
+    if isinstance(exc, DatabaseError):
+        log.exception("database error")
+        return ApiError("The API call failed: database error")
+    log.exception("unexpected error in %s", where)
+    return ApiError("The API call failed: internal error")

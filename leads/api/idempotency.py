@@ -12,26 +12,15 @@ from django.db import IntegrityError, transaction
 from django.http.request import RawPostDataException
 from django.utils import timezone
 
-from injectionlogs.services import CREDENTIAL_KEYS
+from leads.errors import IdempotencyConflict, IdempotentReplay
 from leads.models import IdempotencyKey
+from leads.vocabulary import CREDENTIAL_KEYS
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
 STALE_AFTER = timedelta(minutes=2)
 MAX_KEY_LENGTH = 255
 # Final answers are kept; 401, 429 and server faults are not, so the sender's retry runs again.
 STORED_STATUSES = {200, 400, 404}
-
-
-class IdempotencyConflict(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class IdempotentReplay(Exception):
-    def __init__(self, record: IdempotencyKey) -> None:
-        super().__init__("replay")
-        self.record = record
 
 
 def request_hash(request: Any) -> str:

@@ -16,16 +16,15 @@ from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
-from injectionlogs.errors import AuthError, IntakeError, invalid_body, invalid_value
-from injectionlogs.models import ReasonCode
 from injectionlogs.services import failure_record, strip_credentials
-from leads.api.base import admit, client_addr, get_ci, query_dict
-from leads.api.leadsquared import (
+from leads.api.base import admit
+from leads.api.leadsquared import LeadSquaredView
+from leads.api.leadsquared_schema import (
     ATTRIBUTES,
     ERROR_RESPONSES,
     KEY_PARAMS,
     LEAD_EXAMPLE,
-    LeadSquaredView,
+    UPDATE_BEHAVIOR_PARAM,
 )
 from leads.capture_requests import (
     ACCEPTED,
@@ -34,7 +33,10 @@ from leads.capture_requests import (
     capture_request_status,
     capture_requests_metrics,
 )
+from leads.errors import AuthError, IntakeError, invalid_body, invalid_value
 from leads.models import CaptureStatus
+from leads.vocabulary import ReasonCode
+from leads.wire import client_addr, get_ci, query_dict
 from settings_global.models import ApiCredential
 from settings_global.selectors import credential_by_api_key
 
@@ -166,12 +168,7 @@ class AsyncView(LeadSquaredView):
     parameters=[
         API_KEY,
         *KEY_PARAMS,
-        OpenApiParameter(
-            "LeadUpdateBehavior",
-            str,
-            OpenApiParameter.QUERY,
-            enum=["DoNotUpdate", "UpdateOnlyEmptyFields", "DoNotUpdateUniqueFields"],
-        ),
+        UPDATE_BEHAVIOR_PARAM,
     ],
     request=ATTRIBUTES,
     responses={200: OpenApiResponse(response=ACCEPTED_SCHEMA), **ERROR_RESPONSES},

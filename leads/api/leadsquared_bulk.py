@@ -11,23 +11,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
-from injectionlogs.errors import IntakeError, invalid_body
 from injectionlogs.services import failure_record
-from leads.api.base import client_addr, query_dict
-from leads.api.leadsquared import (
+from leads.api.leadsquared import LeadSquaredView
+from leads.api.leadsquared_schema import (
     ATTRIBUTES,
     ERROR_RESPONSES,
-    EXCEPTION_TYPES,
     KEY_PARAMS,
-    LeadSquaredView,
-    build_request,
-    update_behavior,
+    UPDATE_BEHAVIOR_PARAM,
 )
+from leads.errors import IntakeError, invalid_body
 from leads.matching import Operation
 from leads.services import IntakeResult, leads_ingest
+from leads.wire import client_addr, query_dict
+from leads.wire.leadsquared import build_request, exception_type, update_behavior
 from settings_global.services import global_settings_get
 
 ROW_EXAMPLE = [
@@ -84,7 +83,7 @@ def row_result(number: int, result: IntakeResult) -> dict[str, Any]:
         "LeadCreated": False,
         "LeadUpdated": False,
         "AffectedRows": 0,
-        "ExceptionType": EXCEPTION_TYPES.get(result.error.code, "MXInvalidInputException"),
+        "ExceptionType": exception_type(result.error.kind),
         "ExceptionMessage": result.error.message,
     }
 
@@ -109,12 +108,7 @@ def row_error(number: int, row: Any) -> IntakeError | None:
     ),
     parameters=[
         *KEY_PARAMS,
-        OpenApiParameter(
-            "LeadUpdateBehavior",
-            str,
-            OpenApiParameter.QUERY,
-            enum=["DoNotUpdate", "UpdateOnlyEmptyFields", "DoNotUpdateUniqueFields"],
-        ),
+        UPDATE_BEHAVIOR_PARAM,
     ],
     request=ROWS_SCHEMA,
     responses={

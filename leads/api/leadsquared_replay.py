@@ -1,6 +1,6 @@
-from leads.api.leadsquared import build_request
 from leads.matching import Operation
 from leads.replay import register
+from leads.wire.leadsquared import build_request
 
 # The endpoint's last path part, lower-cased -> the operation it ran.
 OPERATIONS = {

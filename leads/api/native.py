@@ -8,6 +8,7 @@ from rest_framework import serializers, viewsets
 from config.filters import IsoDateTimeFilter
 from leads.models import Activity, Lead
 from leads.search import LargeTablePagination, api_user_ids, campaign_list_ids, lead_search_q
+from settings_global.services import API_USER_DISPLAY_NAME
 
 
 class ActivitySerializer(serializers.ModelSerializer):
@@ -83,7 +84,7 @@ class LeadFilter(django_filters.FilterSet):
         from django.contrib.auth import get_user_model
 
         users = get_user_model().objects
-        if value.strip().lower() in {"system api user", "api"}:
+        if value.strip().lower() in {API_USER_DISPLAY_NAME.lower(), "api"}:
             # A subquery over the small user table: no join and DISTINCT over the leads.
             return queryset.filter(created_by__in=api_user_ids())
         return queryset.filter(created_by__in=users.filter(username=value).values("pk"))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from injectionlogs.errors import invalid_body
-from injectionlogs.models import FailedInjection, ReasonCode
+from injectionlogs.models import FailedInjection
+from leads.errors import invalid_body
 from leads.matching import Operation
 from leads.replay import register
 from leads.services import IntakeRequest
-from lists_hopper.api.convoso import build_request
+from leads.vocabulary import ReasonCode
+from lists_hopper.wire.convoso import build_request
 
 
 @register("convoso")

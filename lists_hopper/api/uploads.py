@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -19,11 +18,12 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from leads.api.base import client_addr
+from leads.wire import client_addr
 from lists_hopper.models import Upload
+from lists_hopper.selectors import upload_by_id
 from lists_hopper.tasks import upload_submit
 from lists_hopper.upload_csv import MAX_UPLOAD_BYTES, FileError
-from lists_hopper.uploads import OPTION_FIELDS, upload_progress, upload_results_csv
+from lists_hopper.uploads import OPTION_FIELDS, upload_progress, upload_results_response
 
 
 class UploadInput(serializers.Serializer):
@@ -120,7 +120,7 @@ class UploadListView(APIView):
 class UploadDetailView(APIView):
     @extend_schema(responses={200: PROGRESS}, summary="An upload's progress")
     def get(self, request: Any, pk: int, *args: Any, **kwargs: Any) -> Response:
-        upload = Upload.objects.defer("content").filter(pk=pk).first()
+        upload = upload_by_id(pk)
         if upload is None:
             return Response({"detail": "No such upload."}, status=404)
         return Response(upload_progress(upload))
@@ -132,13 +132,7 @@ class UploadResultsView(APIView):
         summary="An upload's results: row_number, outcome, lead_id, reason per row",
     )
     def get(self, request: Any, pk: int, *args: Any, **kwargs: Any) -> Any:
-        upload = Upload.objects.defer("content").filter(pk=pk).first()
+        upload = upload_by_id(pk)
         if upload is None:
             return Response({"detail": "No such upload."}, status=404)
-        return results_response(upload)
-
-
-def results_response(upload: Upload) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(upload_results_csv(upload), content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="upload-{upload.pk}-results.csv"'
-    return response
+        return upload_results_response(upload)

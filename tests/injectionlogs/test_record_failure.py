@@ -1,8 +1,9 @@
 import pytest
 
-from injectionlogs.errors import IntakeError
-from injectionlogs.models import FailedInjection, ReasonCode
-from injectionlogs.services import record_failure, strip_credentials
+from injectionlogs.models import FailedInjection
+from injectionlogs.services import failure_record, strip_credentials
+from leads.errors import IntakeError
+from leads.vocabulary import ReasonCode
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -11,7 +12,7 @@ pytestmark = pytest.mark.django_db
 def test_record_failure_keeps_reason_data_and_origin():
     user = UserFactory(username="vendor")
     error = IntakeError(ReasonCode.INVALID_PHONE, "Invalid phone number: abc")
-    row = record_failure(
+    row = failure_record(
         error=error,
         data={"phone_number": "abc", "list_id": "7"},
         family="convoso",
@@ -35,7 +36,7 @@ def test_record_failure_keeps_reason_data_and_origin():
 
 def test_record_failure_strips_credentials_at_any_depth():
     error = IntakeError(ReasonCode.MISSING_FIELD, "Missing required field: list_id")
-    row = record_failure(
+    row = failure_record(
         error=error,
         data={"auth_token": "t0ken", "first_name": "A", "nested": [{"secretKey": "s", "x": 1}]},
         family="convoso",
@@ -50,8 +51,8 @@ def test_record_failure_strips_credentials_at_any_depth():
 
 def test_ids_are_sequential():
     error = IntakeError(ReasonCode.INVALID_BODY, "Body not to specification: x")
-    a = record_failure(error=error, data={}, family="leadsquared", endpoint="/x")
-    b = record_failure(error=error, data={}, family="leadsquared", endpoint="/x")
+    a = failure_record(error=error, data={}, family="leadsquared", endpoint="/x")
+    b = failure_record(error=error, data={}, family="leadsquared", endpoint="/x")
     assert b.id == a.id + 1
 
 

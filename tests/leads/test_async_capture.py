@@ -13,11 +13,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from injectionlogs.models import FailedInjection, ReasonCode
+from injectionlogs.models import FailedInjection
 from leads import capture_requests
 from leads.capture_requests import ACCEPTED, MAX_ATTEMPTS, backoff
 from leads.models import Activity, ActivityType, CaptureRequest, CaptureStatus, Lead
 from leads.tasks import sweep_capture_requests
+from leads.vocabulary import ReasonCode
 from settings_global.services import global_settings_update
 from tests.admin_helpers import logged_in
 from tests.factories import (

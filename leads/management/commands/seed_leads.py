@@ -23,8 +23,9 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError, connection, transaction
 from faker import Faker
 
-from injectionlogs.models import FailedInjection, Family, ReasonCode
+from injectionlogs.models import FailedInjection
 from leads.models import Activity, ActivityType, CustomField, Lead
+from leads.vocabulary import Family, ReasonCode
 from settings_global.services import API_USER_DISPLAY_NAME, API_USERS_GROUP
 
 # The lead's list and the list's campaign, through the foreign keys: leads imports nothing

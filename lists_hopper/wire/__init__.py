@@ -1,0 +1,1 @@
+"""Wire formats of the dialer's API family (Convoso): see leads.wire."""
