@@ -21,7 +21,7 @@ from injectionlogs.models import FailedInjection
 from injectionlogs.services import failure_new, failure_record, intake_counts_add, intake_key
 from leads.custom_fields import custom_fields_register
 from leads.errors import IntakeError, invalid_value, missing_field
-from leads.intake import IntakeRequest, IntakeResult, UpdateBehavior
+from leads.intake import IntakeRequest, IntakeResult, Origin, UpdateBehavior
 from leads.matching import Action, DupScope, LeadIndex, MatchKeys, Operation, decide
 from leads.models import Account, Activity, ActivityType, Lead, Visitor
 from leads.normalize import normalize_email, normalize_phone
@@ -84,6 +84,23 @@ def lead_ingest(*, request: IntakeRequest) -> IntakeResult:
     if result.error is not None:
         raise result.error
     return result
+
+
+def intake_refuse(*, origin: Origin, error: IntakeError, operation: Operation) -> IntakeResult:
+    """A whole call refused before it named a lead (a bulk body not to spec, an async body that is
+    no attribute array, a Visitor.Track the tracker cannot record): logged and counted by the
+    pipeline like every other rejection, its data as received."""
+    request = IntakeRequest(
+        family=origin.family,
+        endpoint=origin.endpoint,
+        operation=operation,
+        data=origin.data,
+        query=dict(origin.query),
+        api_user=origin.api_user,
+        remote_addr=origin.remote_addr,
+        error=error,
+    )
+    return leads_ingest(requests=[request])[0]
 
 
 def leads_ingest(*, requests: list[IntakeRequest]) -> list[IntakeResult]:

@@ -12,7 +12,6 @@ from typing import Any
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
-from injectionlogs.services import failure_record
 from leads import selectors
 from leads.api.base import FamilyAPIView, admit
 from leads.api.leadsquared_schema import (
@@ -23,8 +22,9 @@ from leads.api.leadsquared_schema import (
     WRITE,
 )
 from leads.errors import ApiError, AuthError, IntakeError, UnknownApi, invalid_value
+from leads.intake import Origin
 from leads.matching import Operation
-from leads.services import lead_ingest, visitor_track
+from leads.services import intake_refuse, lead_ingest, visitor_track
 from leads.vocabulary import Family
 from leads.wire import client_addr, get_ci, query_dict
 from leads.wire import leadsquared as wire
@@ -135,15 +135,15 @@ class VisitorTrackView(LeadSquaredView):
             prospect_id, fields = wire.visitor_parts(body)
             visitor = visitor_track(prospect_id=prospect_id, source_fields=fields, data={})
         except IntakeError as exc:
-            failure_record(
-                error=exc,
-                data=body,
+            origin = Origin(
                 family=self.family,
                 endpoint=request.path,
+                data=body,
                 query=query_dict(request),
                 api_user=credential.user,
                 remote_addr=client_addr(request),
             )
+            intake_refuse(origin=origin, error=exc, operation=Operation.CAPTURE)
             raise
         return Response({"Status": "Success", "Message": {"Id": str(visitor.id)}})
 

@@ -16,7 +16,7 @@ from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
-from injectionlogs.services import failure_record, strip_credentials
+from injectionlogs.services import strip_credentials
 from leads.api.base import admit
 from leads.api.leadsquared import LeadSquaredView
 from leads.api.leadsquared_schema import (
@@ -34,7 +34,10 @@ from leads.capture_requests import (
     capture_requests_metrics,
 )
 from leads.errors import AuthError, IntakeError, invalid_body, invalid_value
+from leads.intake import Origin
+from leads.matching import Operation
 from leads.models import CaptureStatus
+from leads.services import intake_refuse
 from leads.vocabulary import ReasonCode
 from leads.wire import client_addr, get_ci, query_dict
 from settings_global.models import ApiCredential
@@ -188,15 +191,15 @@ class AsyncCaptureView(AsyncView):
         query = strip_credentials(query_dict(request))
         remote_addr = client_addr(request)
         if error is not None:
-            failure_record(
-                error=error,
-                data=body,
+            origin = Origin(
                 family=self.family,
                 endpoint=request.path,
+                data=body,
                 query=query,
                 api_user=credential.user,
                 remote_addr=remote_addr,
             )
+            intake_refuse(origin=origin, error=error, operation=Operation.CAPTURE)
             raise error
         capture = capture_request_accept(
             body=body, query=query, credential=credential, remote_addr=remote_addr

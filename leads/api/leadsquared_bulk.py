@@ -14,7 +14,6 @@ from typing import Any
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
-from injectionlogs.services import failure_record
 from leads.api.leadsquared import LeadSquaredView
 from leads.api.leadsquared_schema import (
     ATTRIBUTES,
@@ -23,8 +22,9 @@ from leads.api.leadsquared_schema import (
     UPDATE_BEHAVIOR_PARAM,
 )
 from leads.errors import IntakeError, invalid_body
+from leads.intake import Origin
 from leads.matching import Operation
-from leads.services import IntakeResult, leads_ingest
+from leads.services import IntakeResult, intake_refuse, leads_ingest
 from leads.wire import client_addr, query_dict
 from leads.wire.leadsquared import build_request, exception_type, update_behavior
 from settings_global.services import global_settings_get
@@ -123,24 +123,29 @@ class LeadBulkCreateOrUpdateView(LeadSquaredView):
     def post(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         credential = self.authenticate_keys(request)
         body, error = self.read_json(request)
-        origin = {
-            "endpoint": request.path,
-            "query": query_dict(request),
-            "api_user": credential.user,
-            "remote_addr": client_addr(request),
-        }
+        origin = Origin(
+            family=self.family,
+            endpoint=request.path,
+            data=body,
+            query=query_dict(request),
+            api_user=credential.user,
+            remote_addr=client_addr(request),
+        )
         if error is None:
-            error = self.call_error(body, origin["query"])
+            error = self.call_error(body, origin.query)
         if error is not None:
             # The whole call is refused: one log row holds the body as received.
-            failure_record(error=error, data=body, family=self.family, **origin)
+            intake_refuse(origin=origin, error=error, operation=Operation.CREATE_OR_UPDATE)
             raise error
         requests = [
             build_request(
                 operation=Operation.CREATE_OR_UPDATE,
                 body=row,
                 error=row_error(number, row),
-                **origin,
+                endpoint=origin.endpoint,
+                query=origin.query,
+                api_user=origin.api_user,
+                remote_addr=origin.remote_addr,
             )
             for number, row in enumerate(body, start=1)
         ]
