@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import json
 import os
 import pstats
 import sys
@@ -59,11 +60,13 @@ def main() -> None:
 
     def capture(n: int) -> None:
         for i in range(n):
-            body = (
-                '[{"Attribute":"EmailAddress","Value":"c%s-%d@example.com"},'
-                '{"Attribute":"FirstName","Value":"Pat"},'
-                '{"Attribute":"Phone","Value":"+1201%07d"},'
-                '{"Attribute":"Source","Value":"bench"}]' % (run, i, (base + i) % 10**7)
+            body = json.dumps(
+                [
+                    {"Attribute": "EmailAddress", "Value": f"c{run}-{i}@example.com"},
+                    {"Attribute": "FirstName", "Value": "Pat"},
+                    {"Attribute": "Phone", "Value": f"+1201{(base + i) % 10**7:07d}"},
+                    {"Attribute": "Source", "Value": "bench"},
+                ]
             )
             response = client.post(url, body, content_type="application/json")
             assert response.status_code == 200, response.content
