@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from injectionlogs.errors import IntakeError, invalid_value, missing_field
@@ -425,7 +425,11 @@ def _load_candidates(rows: list[_Row]) -> LeadIndex:
         # FOR UPDATE (PostgreSQL; in one order, so no deadlock): a call that finds a lead by a
         # key this call did not lock waits for the writer and reads its changes, else its batch
         # update would write back the stale values of the fields it updates on other leads.
-        leads = Lead.objects.filter(query).order_by("created_at", "id")
+        # NULLS FIRST (created_at is never null: the same order) matches no index, so the
+        # planner cannot walk lead_created_id in order and filter every lead on the way, which it
+        # chose on a table without fresh statistics (a new database, just after a big import):
+        # the lookups stay on the email and phone indexes.
+        leads = Lead.objects.filter(query).order_by(F("created_at").asc(nulls_first=True), "id")
         leads = leads.select_for_update(of=("self",))
         if list_ids:
             leads = leads.select_related("list")
