@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from injectionlogs.models import FailedInjection
@@ -112,7 +112,6 @@ def leads_ingest(*, requests: list[IntakeRequest]) -> list[IntakeResult]:
     live = [row for row in rows if row.result.error is None]
     with transaction.atomic():
         if live:
-            _lock_keys(live)
             index = _load_candidates(live)
             stages_candidates_loaded(rows=live, index=index)
             _decide_and_apply(live, index, rules)
@@ -283,13 +282,20 @@ def _lock_id(key: str) -> int:
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
 
 
-def _lock_keys(rows: list[_Row]) -> None:
-    """Serialize requests for the same identity until commit (PostgreSQL advisory locks).
+_LOCK_SQL = (
+    "SELECT count(pg_advisory_xact_lock(k)) FROM "
+    "(SELECT k FROM unnest(%s::bigint[]) WITH ORDINALITY AS t(k, n) ORDER BY n) s"
+)
+
+
+def _lock_keys(rows: list[_Row]) -> list[int]:
+    """The advisory locks that serialize requests for the same identity until commit, in one
+    order for everyone (no deadlocks); _load_candidates takes them (PostgreSQL only).
 
     SQLite needs none: its transactions begin IMMEDIATE, one writer at a time.
     """
     if connection.vendor != "postgresql":
-        return
+        return []
     keys = set()
     for row in rows:
         k = row.keys
@@ -301,20 +307,39 @@ def _lock_keys(rows: list[_Row]) -> None:
             keys.add("i:" + k.prospect_id)
         if k.search_field:
             keys.add(f"s:{k.search_field}:{k.search_value}")
-    if not keys:
-        return
-    ids = sorted({_lock_id(k) for k in keys})  # one order for everyone: no deadlocks
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(pg_advisory_xact_lock(k)) FROM "
-            "(SELECT k FROM unnest(%s::bigint[]) WITH ORDINALITY AS t(k, n) ORDER BY n) s",
-            [ids],
-        )
+    return sorted({_lock_id(k) for k in keys})
+
+
+def _locked_leads(leads: Any, lock_ids: list[int]) -> Any:
+    """Take the locks, then read the candidates, in one round trip: psycopg's pipeline sends
+    both statements at once, and the server runs them in order, so the SELECT (and its snapshot)
+    starts only once every lock is held, as when they were two round trips."""
+    if not lock_ids:
+        return leads
+    if leads is None or leads.query.select_related:
+        with connection.cursor() as cursor:
+            cursor.execute(_LOCK_SQL, [lock_ids])
+        return leads if leads is not None else []
+    compiler = leads.query.get_compiler(using=leads.db)
+    sql, params = compiler.as_sql()
+    with connection.cursor() as lock_cursor, connection.cursor() as cursor:
+        with connection.connection.pipeline():
+            lock_cursor.execute(_LOCK_SQL, [lock_ids])
+            cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    start, end = compiler.klass_info["select_fields"][0], compiler.klass_info["select_fields"][-1]
+    names = [column[0].target.attname for column in compiler.select[start : end + 1]]
+    return [
+        Lead.from_db(leads.db, names, row[start : end + 1])
+        for row in compiler.results_iter(results=[rows])
+    ]
 
 
 def _load_candidates(rows: list[_Row]) -> LeadIndex:
-    """One query for every lead any request could match, one for visitors, one for lists."""
+    """The locks and one query for every lead any request could match (one round trip), one
+    query for visitors, one for lists."""
     index = LeadIndex()
+    lock_ids = _lock_keys(rows)
     ids, emails, phones = set(), set(), set()
     searches: dict[str, set[str]] = {}
     visitor_ids = set()
@@ -351,20 +376,27 @@ def _load_candidates(rows: list[_Row]) -> LeadIndex:
                 query |= Q(**{f"custom_fields__{name}": value})
         else:
             query |= Q(**{f"{name}__in": values})
+    leads = None
     if query:
         # FOR UPDATE (PostgreSQL; in one order, so no deadlock): a call that finds a lead by a
         # key this call did not lock waits for the writer and reads its changes, else its batch
         # update would write back the stale values of the fields it updates on other leads.
-        leads = Lead.objects.filter(query).order_by("created_at", "id")
+        # NULLS FIRST (created_at is never null: the same order) matches no index, so the
+        # planner cannot walk lead_created_id in order and filter every lead on the way, which it
+        # chose on a table without fresh statistics (a new database, just after a big import):
+        # the lookups stay on the email and phone indexes.
+        leads = Lead.objects.filter(query).order_by(F("created_at").asc(nulls_first=True), "id")
         leads = leads.select_for_update(of=("self",))
         if list_ids:
             leads = leads.select_related("list")
-        for lead in leads:
+        for lead in _locked_leads(leads, lock_ids):
             index.add(lead)
             if list_ids and lead.list is not None:
                 index.list_campaign[lead.list_id] = lead.list.campaign_id
                 if lead.list.is_archived:
                     index.archived_lists.add(lead.list_id)
+    elif lock_ids:
+        _locked_leads(None, lock_ids)
     if visitor_ids:
         index.visitors = {
             str(v.id): v

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from settings_global.models import CREDENTIALS_VERSION_KEY, ApiCredential, hash_secret
+from settings_global.services import GLOBAL_SETTINGS_KEYS, global_settings_offer
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,10 @@ def _shared_cache() -> bool:
 def credentials_version() -> str | None:
     """The shared version, created on first use; None when the cache cannot be read."""
     try:
-        version = cache.get(CREDENTIALS_VERSION_KEY)
+        # The call's rules come along in the same round trip (see global_settings_offer).
+        found = cache.get_many([CREDENTIALS_VERSION_KEY, *GLOBAL_SETTINGS_KEYS])
+        global_settings_offer(found)
+        version = found.get(CREDENTIALS_VERSION_KEY)
         if version is None:
             cache.add(CREDENTIALS_VERSION_KEY, uuid.uuid4().hex, timeout=None)
             version = cache.get(CREDENTIALS_VERSION_KEY)

@@ -63,6 +63,24 @@ def global_settings_get() -> GlobalSettings:
     return obj
 
 
+# The cache keys of the rules: the credential check reads them in its own round trip.
+GLOBAL_SETTINGS_KEYS = (GLOBAL_SETTINGS_GENERATION_KEY, GLOBAL_SETTINGS_CACHE_KEY)
+
+
+def global_settings_offer(found: dict[str, Any]) -> None:
+    """Pin the rules another read of the shared cache brought along (the credential check's
+    get_many of GLOBAL_SETTINGS_KEYS): the call pays one Redis round trip for both. Only inside
+    a pinned call that has not read its rules yet, and only a copy of the current generation."""
+    pinned = _pinned.get()
+    if pinned is None or pinned:
+        return
+    generation = found.get(GLOBAL_SETTINGS_GENERATION_KEY)
+    cached = found.get(GLOBAL_SETTINGS_CACHE_KEY)
+    if generation is not None and isinstance(cached, tuple) and len(cached) == 2:
+        if cached[0] == generation:
+            pinned.append(cached[1])
+
+
 def _global_settings_read() -> GlobalSettings:
     shared = _cache_is_shared()
     generation = None

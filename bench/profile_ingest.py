@@ -1,0 +1,124 @@
+"""In-process profile of the intake pipeline: per-call milliseconds with no server or load noise.
+
+    DATABASE_URL=postgres://... REDIS_URL=redis://.../N .venv/bin/python bench/profile_ingest.py
+    .venv/bin/python bench/profile_ingest.py --calls 500 --batches 25,500 --profile capture
+
+Runs on DATABASE_URL's database as it is (migrate it first): 500 Lead.Capture calls through
+django.test.Client, then leads_ingest with bulk batches of each size. Prints ms per call (and per
+lead for batches); --profile <capture|bulk25|...> prints cProfile's top functions for that part.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import os
+import pstats
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=500)
+    parser.add_argument("--batches", default="25,500")
+    parser.add_argument("--rounds", type=int, default=20, help="leads_ingest calls per batch size")
+    parser.add_argument("--profile", default="", help="capture, bulk25, bulk500, ...")
+    parser.add_argument("--top", type=int, default=30)
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.test import Client
+
+    from leads.matching import Operation
+    from leads.services import IntakeRequest, leads_ingest
+    from settings_global.services import (
+        api_user_create,
+        global_settings_pinned,
+        global_settings_update,
+    )
+
+    # This database is a scratch one (the rate limit would refuse the loop).
+    global_settings_update(changes={"rate_limit_calls": 1_000_000_000}, user=None, via="bench")
+    issued = api_user_create(name=f"profile-{uuid.uuid4().hex[:8]}")
+    user = issued.credential.user
+    run = uuid.uuid4().hex[:8]
+    base = int(run, 16) % 10**7  # phones new to this run too: every row creates a lead
+    client = Client()
+    url = (
+        "/v2/LeadManagement.svc/Lead.Capture?"
+        f"accessKey={issued.access_key}&secretKey={issued.secret_key}"
+    )
+
+    def capture(n: int) -> None:
+        for i in range(n):
+            body = json.dumps(
+                [
+                    {"Attribute": "EmailAddress", "Value": f"c{run}-{i}@example.com"},
+                    {"Attribute": "FirstName", "Value": "Pat"},
+                    {"Attribute": "Phone", "Value": f"+1201{(base + i) % 10**7:07d}"},
+                    {"Attribute": "Source", "Value": "bench"},
+                ]
+            )
+            response = client.post(url, body, content_type="application/json")
+            assert response.status_code == 200, response.content
+
+    def bulk(size: int, rounds: int, tag: str) -> None:
+        for r in range(rounds):
+            requests = [
+                IntakeRequest(
+                    family="leadsquared",
+                    endpoint="Lead/Bulk/CreateOrUpdate",
+                    operation=Operation.CREATE_OR_UPDATE,
+                    fields={
+                        "email": f"b{run}{tag}-{r}-{i}@example.com",
+                        "first_name": "Pat",
+                        "phone": f"+1202{(base + r * size + i) % 10**7:07d}",
+                        "source": "bench",
+                    },
+                    custom_fields={"mx_Plan": "gold"},
+                    require_unique_field=True,
+                    api_user=user,
+                    data={"row": i},
+                )
+                for i in range(size)
+            ]
+            with global_settings_pinned():
+                results = leads_ingest(requests=requests)
+            assert all(res.ok for res in results), [res.error for res in results if not res.ok]
+
+    capture(20)  # warm: keys kept, settings cached
+    parts = [("capture", lambda: capture(args.calls), args.calls, 1)]
+    for size in (int(s) for s in args.batches.split(",") if s):
+        rounds = max(1, args.rounds if size <= 100 else args.rounds // 4)
+        parts.append((f"bulk{size}", lambda s=size, r=rounds: bulk(s, r, f"{s}"), rounds, size))
+    for name, fn, calls, size in parts:
+        profiler = cProfile.Profile() if name == args.profile else None
+        start = time.perf_counter()
+        if profiler:
+            profiler.enable()
+        fn()
+        if profiler:
+            profiler.disable()
+        elapsed = time.perf_counter() - start
+        per_call = elapsed / calls * 1000
+        line = f"{name:10} {calls:5} calls  {per_call:8.2f} ms/call"
+        if size > 1:
+            line += f"  {per_call / size:6.3f} ms/lead  {calls * size / elapsed:8.0f} leads/s"
+        print(line, flush=True)
+        if profiler:
+            stats = pstats.Stats(profiler).sort_stats("cumulative")
+            stats.print_stats(args.top)
+            stats.sort_stats("tottime").print_stats(args.top)
+
+
+if __name__ == "__main__":
+    main()
