@@ -18,13 +18,14 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from injectionlogs.models import FailedInjection
-from injectionlogs.services import failure_new, failure_record, intake_counts_add, intake_key
+from injectionlogs.services import failure_new, failure_record, intake_counts_add
 from leads.custom_fields import custom_fields_register
 from leads.errors import IntakeError, invalid_value, missing_field
 from leads.intake import IntakeRequest, IntakeResult, Origin, UpdateBehavior
 from leads.matching import Action, DupScope, LeadIndex, MatchKeys, Operation, decide
 from leads.models import Account, Activity, ActivityType, Lead, Visitor
 from leads.normalize import normalize_email, normalize_phone
+from leads.rollup import rollup_key, rules_that_would_refuse
 from leads.stages import stages_candidates_loaded, stages_dup_scope, stages_written
 from leads.vocabulary import ReasonCode
 from settings_global.services import global_settings_get
@@ -121,50 +122,8 @@ def leads_ingest(*, requests: list[IntakeRequest]) -> list[IntakeResult]:
         failures = [row for row in rows if row.result.error is not None]
         if failures:
             _record_failures(failures)
-        intake_counts_add(keys=[_intake_key(row) for row in rows])  # last: see its docstring
+        intake_counts_add(keys=[rollup_key(row) for row in rows])  # last: see its docstring
     return [row.result for row in rows]
-
-
-def _intake_key(row: _Row) -> Any:
-    request = row.request
-    if request.retry_of is not None:
-        # A staff retry is not the vendor's call: it counts under "native", for no API user.
-        api_user, family = None, "native"
-    else:
-        api_user, family = request.api_user, request.family
-    preview = row.preview
-    if row.result.updated and request.operation == Operation.INSERT:
-        preview = "phone"  # update_if_found gives way to "insert rejects duplicates"
-    return intake_key(
-        api_user=api_user,
-        family=family,
-        operation=str(request.operation),
-        error=row.result.error,
-        created=row.result.created,
-        preview=preview,
-    )
-
-
-def _rules_that_would_refuse(row: _Row, index: LeadIndex) -> str:
-    """For the rule preview on Global Settings: "email" when a lead already holds this email
-    ("reject similar email"), "phone" when an insert without check_dup creates a lead whose
-    number the account holds ("insert rejects duplicates regardless of check_dup")."""
-    tags = []
-    if row.keys.email and index.by_email.get(row.keys.email):
-        tags.append("email")
-    dialer = row.request.dialer
-    if (
-        dialer is not None
-        and row.request.operation == Operation.INSERT
-        and dialer.check_dup == 0
-        and row.keys.phone
-        and any(
-            dialer.check_dup_archive or lead.list_id not in index.archived_lists
-            for lead in index.by_phone.get(row.keys.phone, ())
-        )
-    ):
-        tags.append("phone")
-    return "+".join(tags)
 
 
 # -- validate and normalize ---------------------------------------------------------------
@@ -448,7 +407,7 @@ def _decide_and_apply(rows: list[_Row], index: LeadIndex, rules: Any) -> None:
                         field="contact_name",
                     )
                 creates.append(lead)
-                row.preview = _rules_that_would_refuse(row, index)
+                row.preview = rules_that_would_refuse(row, index)
                 index.add(lead)
                 if decision.new_id:
                     converted.append(decision.new_id)
