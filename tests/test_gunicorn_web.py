@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import connection
 
 from tests.helpers import ON_POSTGRES, attrs
+from tests.servers import free_port
 
 pytestmark = [
     pytest.mark.postgres,
@@ -27,12 +28,6 @@ pytestmark = [
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "Zq9SeCrEt"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def procfile_web(env: dict[str, str]) -> list[str]:
@@ -48,7 +43,7 @@ def procfile_web(env: dict[str, str]) -> list[str]:
 @pytest.fixture
 def web(tmp_path):
     """(port, path of the server's combined output): the Procfile's web line on a free port."""
-    port = _free_port()
+    port = free_port()
     db = connection.settings_dict
     env = {
         **os.environ,
