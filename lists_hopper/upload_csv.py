@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from leads.services import LEAD_FIELDS
+from lists_hopper.wire.convoso import OPTIONS
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 DELIMITERS = (",", ";", "\t")
@@ -22,22 +23,7 @@ TARGETS: dict[str, str] = {
     **{name: name.replace("_", " ").capitalize() for name in LEAD_FIELDS if name != "phone"},
 }
 # Parameter names that steer an insert: never a column's target.
-OPTION_NAMES = frozenset(
-    {
-        "auth_token",
-        "list_id",
-        "lead_id",
-        "check_dup",
-        "check_dup_archive",
-        "check_dnc",
-        "hopper",
-        "hopper_priority",
-        "hopper_expire_in",
-        "hopper_expires_in",
-        "update_if_found",
-        "raw_body",
-    }
-)
+OPTION_NAMES = OPTIONS | {"raw_body"}
 MAX_CUSTOM_NAME = 100
 
 # Headers as spreadsheets, dialers and CRMs export them, lower-cased with everything but letters

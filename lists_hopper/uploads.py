@@ -40,6 +40,7 @@ from lists_hopper.upload_csv import (
 )
 from lists_hopper.wire.convoso import (
     HOPPER_EXPIRE_MAX_MINUTES,
+    INSERT_OPTIONS,
     bool_param,
     build_request,
     int_param,
@@ -50,15 +51,7 @@ log = logging.getLogger(__name__)
 # A worker holds an upload this long past its last committed batch; then the sweep hands it on.
 LEASE = timedelta(seconds=30)
 BATCH_SIZE = 1000
-OPTION_FIELDS = (
-    "check_dup",
-    "check_dup_archive",
-    "check_dnc",
-    "hopper",
-    "hopper_priority",
-    "hopper_expire_in",
-    "update_if_found",
-)
+OPTION_FIELDS = INSERT_OPTIONS
 UNFINISHED = (UploadStatus.QUEUED, UploadStatus.RUNNING)
 
 

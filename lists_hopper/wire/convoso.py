@@ -218,22 +218,18 @@ def page_params(params: dict[str, str], *, default: int, high: int) -> tuple[int
     return offset, limit
 
 
-# Parameters that steer the call rather than describe the lead.
-OPTIONS = frozenset(
-    {
-        "auth_token",
-        "list_id",
-        "lead_id",
-        "check_dup",
-        "check_dup_archive",
-        "check_dnc",
-        "hopper",
-        "hopper_priority",
-        "hopper_expire_in",
-        "hopper_expires_in",
-        "update_if_found",
-    }
+# The insert's options (the CSV upload takes the same ones).
+INSERT_OPTIONS = (
+    "check_dup",
+    "check_dup_archive",
+    "check_dnc",
+    "hopper",
+    "hopper_priority",
+    "hopper_expire_in",
+    "update_if_found",
 )
+# Parameters that steer the call rather than describe the lead.
+OPTIONS = frozenset({"auth_token", "list_id", "lead_id", "hopper_expires_in", *INSERT_OPTIONS})
 # The standard lead fields as Convoso names them (the model's own name, but for these two), and
 # the model field of each: read on insert and update, written back in every lead record.
 CONVOSO_NAMES = {"phone": "phone_number", "alt_phone": "alt_phone_1"}
