@@ -30,6 +30,8 @@ from leads.errors import (
     ServiceUnavailable,
     UnknownApi,
 )
+from leads.intake import Origin
+from leads.wire import client_addr, query_dict
 from settings_global.services import global_settings_get, global_settings_pinned
 
 log = logging.getLogger(__name__)
@@ -95,6 +97,19 @@ class FamilyAPIView(APIView):
     family = ""
     idempotent = False  # the lead writes accept an Idempotency-Key header
     idempotency_record = None
+
+    def origin(
+        self, request: Any, credential: Any, data: Any, *, query: dict[str, Any] | None = None
+    ) -> Origin:
+        """Where this call's leads come from, for their log rows and activities."""
+        return Origin(
+            family=self.family,
+            endpoint=request.path,
+            data=data,
+            query=query_dict(request) if query is None else query,
+            api_user=credential.user,
+            remote_addr=client_addr(request),
+        )
 
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         with global_settings_pinned():

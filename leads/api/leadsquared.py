@@ -22,7 +22,6 @@ from leads.api.leadsquared_schema import (
     WRITE,
 )
 from leads.errors import ApiError, AuthError, IntakeError, UnknownApi, invalid_value
-from leads.intake import Origin
 from leads.matching import Operation
 from leads.services import intake_refuse, lead_ingest, visitor_track
 from leads.vocabulary import Family
@@ -135,14 +134,7 @@ class VisitorTrackView(LeadSquaredView):
             prospect_id, fields = wire.visitor_parts(body)
             visitor = visitor_track(prospect_id=prospect_id, source_fields=fields, data={})
         except IntakeError as exc:
-            origin = Origin(
-                family=self.family,
-                endpoint=request.path,
-                data=body,
-                query=query_dict(request),
-                api_user=credential.user,
-                remote_addr=client_addr(request),
-            )
+            origin = self.origin(request, credential, body)
             intake_refuse(origin=origin, error=exc, operation=Operation.CAPTURE)
             raise
         return Response({"Status": "Success", "Message": {"Id": str(visitor.id)}})

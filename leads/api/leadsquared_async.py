@@ -34,7 +34,6 @@ from leads.capture_requests import (
     capture_requests_metrics,
 )
 from leads.errors import AuthError, IntakeError, invalid_body, invalid_value
-from leads.intake import Origin
 from leads.matching import Operation
 from leads.models import CaptureStatus
 from leads.services import intake_refuse
@@ -191,14 +190,7 @@ class AsyncCaptureView(AsyncView):
         query = strip_credentials(query_dict(request))
         remote_addr = client_addr(request)
         if error is not None:
-            origin = Origin(
-                family=self.family,
-                endpoint=request.path,
-                data=body,
-                query=query,
-                api_user=credential.user,
-                remote_addr=remote_addr,
-            )
+            origin = self.origin(request, credential, body, query=query)
             intake_refuse(origin=origin, error=error, operation=Operation.CAPTURE)
             raise error
         capture = capture_request_accept(

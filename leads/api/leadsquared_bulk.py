@@ -22,10 +22,8 @@ from leads.api.leadsquared_schema import (
     UPDATE_BEHAVIOR_PARAM,
 )
 from leads.errors import IntakeError, invalid_body
-from leads.intake import Origin
 from leads.matching import Operation
 from leads.services import IntakeResult, intake_refuse, leads_ingest
-from leads.wire import client_addr, query_dict
 from leads.wire.leadsquared import build_request, exception_type, update_behavior
 from settings_global.services import global_settings_get
 
@@ -123,14 +121,7 @@ class LeadBulkCreateOrUpdateView(LeadSquaredView):
     def post(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         credential = self.authenticate_keys(request)
         body, error = self.read_json(request)
-        origin = Origin(
-            family=self.family,
-            endpoint=request.path,
-            data=body,
-            query=query_dict(request),
-            api_user=credential.user,
-            remote_addr=client_addr(request),
-        )
+        origin = self.origin(request, credential, body)
         if error is None:
             error = self.call_error(body, origin.query)
         if error is not None:
