@@ -1,8 +1,8 @@
 """Staff reads at a million leads: the search box, counts that do not scan, cheap filter choices.
 
 The search is one rule for Manage Leads and the native API. On PostgreSQL each branch is served by
-an index of migration 0005 (pg_trgm GIN for the parts, btree for the whole phone); on SQLite the
-same lookups are plain LIKEs.
+an index of leads.models.Lead (pg_trgm GIN on UPPER() for the parts, btree for the whole phone);
+on SQLite the same lookups are plain LIKEs.
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ def lead_search_q(value: str, *, region: str | None = None) -> Q:
     except ValueError:
         pass
     if "@" in text:
-        return Q(email_normalized__contains=email_key(text))
+        return Q(email_normalized__icontains=email_key(text))
     e164, digits = phone_query_keys(text, region=region or settings.DEFAULT_PHONE_REGION)
     if digits:
-        query = Q(phone_normalized__contains=digits)
+        query = Q(phone_normalized__icontains=digits)
         if e164:
             # The whole number, also when typed in another form than its digits in E.164
             # (a national trunk prefix, or the region's international prefix: 011 in the US).
@@ -46,7 +46,7 @@ def lead_search_q(value: str, *, region: str | None = None) -> Q:
         return query
     if len(text) < MIN_PART:
         return Q(contact_name__istartswith=text)
-    return Q(contact_name__icontains=text) | Q(email_normalized__contains=email_key(text))
+    return Q(contact_name__icontains=text) | Q(email_normalized__icontains=email_key(text))
 
 
 def estimated_count(queryset: QuerySet) -> int:

@@ -77,7 +77,7 @@ def test_every_staff_read_uses_an_index(seeded):
     assert not scans, "\n\n".join(f"{name}:\n{plan}" for name, plan in scans.items())
     # The searches go through the search indexes made for them (a common name part may rather
     # walk the newest-first index: it fills a page at once).
-    assert "lead_email_trgm" in found["email any case"]
+    assert "lead_email_up_trgm" in found["email any case"]
     assert "lead_phone" in found["phone typed"]
     assert "lead_source_created" in found["source"]
 
@@ -88,3 +88,25 @@ def test_the_seeded_leads_are_found_as_staff_type_them(seeded):
         assert seeded in Lead.objects.filter(lead_search_q(typed))
     assert seeded.source in recent_values(Lead.objects.all(), "source")
     assert seeded.activities.count() == 1
+
+
+def test_intake_exact_lookups_cannot_pick_a_trigram_index():
+    """gin_trgm_ops also answers "=": an index on a bare column that intake matches exactly was
+    chosen for email_normalized = ANY(...) on a table without statistics (seconds per batch).
+    Every trigram index is on UPPER(column), which only the staff search's icontains uses."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'leads_lead' "
+            "AND indexdef LIKE '%%gin_trgm_ops%%'"
+        )
+        trigram = dict(cursor.fetchall())
+    assert set(trigram) == {"lead_name_trgm", "lead_email_up_trgm", "lead_phone_up_trgm"}
+    assert all("upper(" in definition for definition in trigram.values()), trigram
+    emails = [f"lead{n}@example.com" for n in range(500)]
+    phones = [f"+1202555{n:04d}" for n in range(500)]
+    plan = (
+        Lead.objects.filter(email_normalized__in=emails)
+        .union(Lead.objects.filter(phone_normalized__in=phones))
+        .explain()
+    )
+    assert "trgm" not in plan, plan
