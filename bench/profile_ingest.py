@@ -4,8 +4,9 @@
     .venv/bin/python bench/profile_ingest.py --calls 500 --batches 25,500 --profile capture
 
 Runs on DATABASE_URL's database as it is (migrate it first): 500 Lead.Capture calls through
-django.test.Client, then leads_ingest with bulk batches of each size. Prints ms per call (and per
-lead for batches); --profile <capture|bulk25|...> prints cProfile's top functions for that part.
+django.test.Client, then leads_ingest with bulk batches of each size. Prints ms per call, wall and
+this process's CPU (the Python side alone: steadier than wall on a shared machine), and per lead
+for batches; --profile <capture|bulk25|...> prints cProfile's top functions for that part.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20, help="leads_ingest calls per batch size")
     parser.add_argument("--profile", default="", help="capture, bulk25, bulk500, ...")
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--by-package", action="store_true", help="own time summed per package")
+    parser.add_argument("--dump", default="", help="also write the profile to this file (pstats)")
+    parser.add_argument(
+        "--cpu", action="store_true", help="profile CPU time (process_time), not wall time"
+    )
     args = parser.parse_args()
 
     import django
@@ -101,23 +107,48 @@ def main() -> None:
         rounds = max(1, args.rounds if size <= 100 else args.rounds // 4)
         parts.append((f"bulk{size}", lambda s=size, r=rounds: bulk(s, r, f"{s}"), rounds, size))
     for name, fn, calls, size in parts:
-        profiler = cProfile.Profile() if name == args.profile else None
-        start = time.perf_counter()
+        timer = (time.process_time,) if args.cpu else ()
+        profiler = cProfile.Profile(*timer) if name == args.profile else None
+        start, cpu_start = time.perf_counter(), time.process_time()
         if profiler:
             profiler.enable()
         fn()
         if profiler:
             profiler.disable()
         elapsed = time.perf_counter() - start
+        cpu = (time.process_time() - cpu_start) / calls * 1000
         per_call = elapsed / calls * 1000
-        line = f"{name:10} {calls:5} calls  {per_call:8.2f} ms/call"
+        line = f"{name:10} {calls:5} calls  {per_call:8.2f} ms/call ({cpu:6.2f} ms CPU here)"
         if size > 1:
             line += f"  {per_call / size:6.3f} ms/lead  {calls * size / elapsed:8.0f} leads/s"
         print(line, flush=True)
-        if profiler:
+        if profiler and args.dump:
+            profiler.dump_stats(args.dump)
+        if profiler and args.by_package:
+            print_by_package(pstats.Stats(profiler), calls)
+        elif profiler:
             stats = pstats.Stats(profiler).sort_stats("cumulative")
             stats.print_stats(args.top)
             stats.sort_stats("tottime").print_stats(args.top)
+
+
+def print_by_package(stats: pstats.Stats, calls: int) -> None:
+    """Own time per call, summed by package (django.db, rest_framework, psycopg, leads, ...)."""
+    totals: dict[str, float] = {}
+    for (filename, _line, function), row in stats.stats.items():
+        path = filename.replace("\\", "/")
+        if "site-packages/" in path:
+            parts = path.split("site-packages/", 1)[1].split("/")
+            key = "/".join(parts[:3] if parts[0] == "django" else parts[:1])
+        elif "/work/" in path or path.startswith(str(Path(__file__).resolve().parent.parent)):
+            key = "project/" + "/".join(Path(path).parts[-2:])
+        elif filename == "~":
+            key = "builtin " + function.split(" of ")[0][:40]
+        else:
+            key = "stdlib/" + Path(path).stem
+        totals[key] = totals.get(key, 0.0) + row[2]
+    for key, seconds in sorted(totals.items(), key=lambda kv: -kv[1])[:40]:
+        print(f"{seconds / calls * 1000:8.3f} ms/call  {key}")
 
 
 if __name__ == "__main__":

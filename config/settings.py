@@ -36,6 +36,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # unless you accept that. DATABASE_POOL: Django's psycopg pool instead of one persistent
     # connection per thread (docs/performance.md has what each choice measured).
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DATABASE_HEALTH_CHECKS", True)
+    # The same backend, whose health check pings only a connection whose socket has news (the
+    # server's goodbye): no round trip per request on a live connection (config/postgresql).
+    DATABASES["default"]["ENGINE"] = "config.postgresql"
     if env_bool("DATABASE_POOL", False):
         DATABASES["default"]["CONN_MAX_AGE"] = 0
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": 16}
