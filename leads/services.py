@@ -8,7 +8,6 @@ during the decisions (the duplicate scope) and after the writes, in the same tra
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +18,7 @@ from django.utils import timezone
 
 from injectionlogs.models import FailedInjection
 from injectionlogs.services import failure_new, failure_record, intake_counts_add
+from leads.candidates import lock_id, locked_leads, locked_leads_by_keys, locks_take
 from leads.custom_fields import custom_fields_register
 from leads.errors import IntakeError, invalid_value, missing_field
 from leads.intake import IntakeRequest, IntakeResult, Origin, UpdateBehavior
@@ -28,6 +28,7 @@ from leads.normalize import normalize_email, normalize_phone
 from leads.rollup import rollup_key, rules_that_would_refuse
 from leads.stages import stages_candidates_loaded, stages_dup_scope, stages_written
 from leads.vocabulary import ReasonCode
+from leads.writes import rows_insert
 from settings_global.services import global_settings_get
 
 # Fields a request may set, by model name. Everything else is a custom field.
@@ -237,16 +238,6 @@ def _search_key(
 # -- lock and look up -----------------------------------------------------------------------
 
 
-def _lock_id(key: str) -> int:
-    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
-
-
-_LOCK_SQL = (
-    "SELECT count(pg_advisory_xact_lock(k)) FROM "
-    "(SELECT k FROM unnest(%s::bigint[]) WITH ORDINALITY AS t(k, n) ORDER BY n) s"
-)
-
-
 def _lock_keys(rows: list[_Row]) -> list[int]:
     """The advisory locks that serialize requests for the same identity until commit, in one
     order for everyone (no deadlocks); _load_candidates takes them (PostgreSQL only).
@@ -266,32 +257,7 @@ def _lock_keys(rows: list[_Row]) -> list[int]:
             keys.add("i:" + k.prospect_id)
         if k.search_field:
             keys.add(f"s:{k.search_field}:{k.search_value}")
-    return sorted({_lock_id(k) for k in keys})
-
-
-def _locked_leads(leads: Any, lock_ids: list[int]) -> Any:
-    """Take the locks, then read the candidates, in one round trip: psycopg's pipeline sends
-    both statements at once, and the server runs them in order, so the SELECT (and its snapshot)
-    starts only once every lock is held, as when they were two round trips."""
-    if not lock_ids:
-        return leads
-    if leads is None or leads.query.select_related:
-        with connection.cursor() as cursor:
-            cursor.execute(_LOCK_SQL, [lock_ids])
-        return leads if leads is not None else []
-    compiler = leads.query.get_compiler(using=leads.db)
-    sql, params = compiler.as_sql()
-    with connection.cursor() as lock_cursor, connection.cursor() as cursor:
-        with connection.connection.pipeline():
-            lock_cursor.execute(_LOCK_SQL, [lock_ids])
-            cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    start, end = compiler.klass_info["select_fields"][0], compiler.klass_info["select_fields"][-1]
-    names = [column[0].target.attname for column in compiler.select[start : end + 1]]
-    return [
-        Lead.from_db(leads.db, names, row[start : end + 1])
-        for row in compiler.results_iter(results=[rows])
-    ]
+    return sorted({lock_id(k) for k in keys})
 
 
 def _load_candidates(rows: list[_Row]) -> LeadIndex:
@@ -335,27 +301,26 @@ def _load_candidates(rows: list[_Row]) -> LeadIndex:
                 query |= Q(**{f"custom_fields__{name}": value})
         else:
             query |= Q(**{f"{name}__in": values})
-    leads = None
-    if query:
+    if query and not searches and not list_ids and connection.vendor == "postgresql":
+        for lead in locked_leads_by_keys(lock_ids, ids, emails, phones):
+            index.add(lead)
+    elif query:
         # FOR UPDATE (PostgreSQL; in one order, so no deadlock): a call that finds a lead by a
         # key this call did not lock waits for the writer and reads its changes, else its batch
         # update would write back the stale values of the fields it updates on other leads.
-        # NULLS FIRST (created_at is never null: the same order) matches no index, so the
-        # planner cannot walk lead_created_id in order and filter every lead on the way, which it
-        # chose on a table without fresh statistics (a new database, just after a big import):
-        # the lookups stay on the email and phone indexes.
+        # NULLS FIRST: see leads.candidates.
         leads = Lead.objects.filter(query).order_by(F("created_at").asc(nulls_first=True), "id")
         leads = leads.select_for_update(of=("self",))
         if list_ids:
             leads = leads.select_related("list")
-        for lead in _locked_leads(leads, lock_ids):
+        for lead in locked_leads(leads, lock_ids):
             index.add(lead)
             if list_ids and lead.list is not None:
                 index.list_campaign[lead.list_id] = lead.list.campaign_id
                 if lead.list.is_archived:
                     index.archived_lists.add(lead.list_id)
-    elif lock_ids:
-        _locked_leads(None, lock_ids)
+    else:
+        locks_take(lock_ids)
     if visitor_ids:
         index.visitors = {
             str(v.id): v
@@ -442,15 +407,13 @@ def _decide_and_apply(rows: list[_Row], index: LeadIndex, rules: Any) -> None:
                     _activity(row, decision.lead, ActivityType.LEAD_CAPTURE, now, rejected=error)
                 )
     if creates:
-        Lead.objects.bulk_create(creates)
-        for lead in creates:
-            lead._state.adding = False
+        rows_insert(Lead, creates)
     if updates:
         Lead.objects.bulk_update(list(updates.values()), sorted(update_fields))
     if converted:
         Visitor.objects.filter(id__in=converted).update(converted_at=now)
     if activities:
-        Activity.objects.bulk_create(activities)
+        rows_insert(Activity, activities)
     stages_written(rows=[r for r in rows if r.result.error is None], now=now)
 
 

@@ -1,0 +1,97 @@
+"""rows_insert writes the rows bulk_create would (leads.writes), and the candidate read by keys
+finds the leads the ORM query finds (leads.candidates)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from leads.candidates import locked_leads_by_keys
+from leads.models import Activity, ActivityType, Lead
+from leads.writes import rows_insert
+from tests.factories import LeadFactory
+from tests.helpers import postgres_only
+
+pytestmark = pytest.mark.django_db
+
+
+def lead_pair(user) -> tuple[Lead, Lead]:
+    def one(tag: str) -> Lead:
+        return Lead(
+            first_name="Zoë",
+            last_name="O'Brien",
+            contact_name="Zoë O'Brien",
+            email=f"{tag}@example.com",
+            email_normalized=f"{tag}@example.com",
+            phone="(201) 555-0123",
+            phone_normalized="+12015550123",
+            notes="line one\nline two; DROP TABLE x; -- %s %(name)s",
+            source="Web",
+            custom_fields={"mx_Plan": "gold", "mx_Count": 3, "mx_Nested": {"a": [1, None]}},
+            custom_field_sets={"mx_Set": {"Fields": [{"SchemaName": "mx_A", "Value": "1"}]}},
+            created_by=user,
+            created_at=timezone.now() - dt.timedelta(days=3),
+        )
+
+    return one("orm"), one("fast")
+
+
+def comparable(lead: Lead) -> dict:
+    stored = Lead.objects.get(pk=lead.pk)
+    skip = {"id", "email", "email_normalized", "created_at", "updated_at"}
+    return {
+        f.attname: getattr(stored, f.attname)
+        for f in Lead._meta.concrete_fields
+        if f.name not in skip
+    }
+
+
+def test_rows_insert_writes_what_bulk_create_writes():
+    user = get_user_model().objects.create(username="vendor")
+    orm, fast = lead_pair(user)
+    Lead.objects.bulk_create([orm])
+    rows_insert(Lead, [fast])
+    assert fast._state.adding is False
+    assert comparable(fast) == comparable(orm)
+    stored = Lead.objects.get(pk=fast.pk)
+    # auto_now_add and auto_now stamp the insert time, as bulk_create does.
+    assert stored.created_at > timezone.now() - dt.timedelta(minutes=1)
+    assert stored.custom_fields["mx_Nested"] == {"a": [1, None]}
+
+    activities = [
+        Activity(lead=fast, type=ActivityType.LEAD_CAPTURE, note=f"n{i}", data={"i": i})
+        for i in range(30)
+    ]
+    rows_insert(Activity, activities)
+    stored = list(Activity.objects.filter(lead=fast).order_by("note"))
+    assert len(stored) == 30
+    assert {a.data["i"] for a in stored} == set(range(30))
+    assert all(a.created_by_id is None for a in stored)
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_the_read_by_keys_finds_what_the_orm_finds():
+    by_email = LeadFactory(email="A@Example.com", email_normalized="a@example.com")
+    by_phone = LeadFactory(phone="2015550123", phone_normalized="+12015550123")
+    by_id = LeadFactory(custom_fields={"mx_Plan": "gold"})
+    LeadFactory.create_batch(5)
+    with transaction.atomic():
+        found = locked_leads_by_keys(
+            [1, 2],
+            {str(by_id.pk), str(uuid.uuid4())},
+            {"a@example.com", "nobody@example.com"},
+            {"+12015550123"},
+        )
+    assert [lead.pk for lead in found] == [by_email.pk, by_phone.pk, by_id.pk]
+    # The fields' own converters ran: JSON is a dict, times are aware, the lead is saved.
+    assert found[2].custom_fields == {"mx_Plan": "gold"}
+    assert timezone.is_aware(found[0].created_at)
+    assert found[0]._state.adding is False
+    with transaction.atomic():
+        assert locked_leads_by_keys([], set(), set(), set()) == []
