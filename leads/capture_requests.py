@@ -36,6 +36,7 @@ from leads.matching import Operation
 from leads.models import CaptureRequest, CaptureStatus
 from leads.wire import leadsquared as wire
 from leads.wire.leadsquared import build_request
+from leads.writes import rows_insert
 from settings_global.models import ApiCredential
 
 log = logging.getLogger(__name__)
@@ -78,13 +79,15 @@ def capture_request_accept(
     *, body: Any, query: dict[str, Any], credential: ApiCredential, remote_addr: str | None
 ) -> CaptureRequest:
     """Store an async capture; durable once this returns (one insert: the row is the queue)."""
-    return CaptureRequest.objects.create(
+    request = CaptureRequest(
         credential=credential,
         api_user_id=credential.user_id,
         body=body,
         query=query,
         remote_addr=remote_addr,
     )
+    rows_insert(CaptureRequest, [request])  # autocommit: committed when it returns
+    return request
 
 
 # -- claim ----------------------------------------------------------------------------------
