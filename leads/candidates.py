@@ -5,8 +5,9 @@ On PostgreSQL the locks are advisory transaction locks, taken in one order by ev
 deadlock), and psycopg's pipeline sends them and the SELECT together: the server runs them in
 order, so the SELECT (and its snapshot) starts only once every lock is held. The common read (by
 id, email and phone) is SQL built once per process, whose rows become leads through the fields'
-own converters: compiling the ORM query cost about a millisecond a call. Other reads (a SearchBy
-field, a custom field, the dialer's list) go through the ORM.
+own converters: compiling the ORM query cost about a millisecond a call. It brings each lead's
+dialer list along when asked (as select_related). Other reads (a SearchBy field, a custom
+field) go through the ORM.
 """
 
 from __future__ import annotations
@@ -55,11 +56,17 @@ def locked_leads(queryset: Any, lock_ids: list[int]) -> Any:
 
 
 def locked_leads_by_keys(
-    lock_ids: list[int], ids: set[str], emails: set[str], phones: set[str]
+    lock_ids: list[int],
+    ids: set[str],
+    emails: set[str],
+    phones: set[str],
+    *,
+    with_list: bool = False,
 ) -> list[Lead]:
     """The common read on PostgreSQL: the leads with one of these ids, normalized emails or
-    normalized phones, oldest first, locked FOR UPDATE, after the advisory locks."""
-    sql, names, converters = _by_keys_sql()
+    normalized phones, oldest first, locked FOR UPDATE (the leads, not their lists), after the
+    advisory locks. with_list: each lead's dialer list comes along (as select_related)."""
+    sql, parts = _by_keys_sql(with_list)
     params = [sorted(ids), sorted(emails), sorted(phones)]
     if lock_ids:
         rows = _pipelined(lock_ids, sql, params)
@@ -70,10 +77,20 @@ def locked_leads_by_keys(
     leads = []
     for row in rows:
         values = list(row)
-        for index, functions, expression in converters:
-            for function in functions:
-                values[index] = function(values[index], expression, connection)
-        leads.append(Lead.from_db(connection.alias, names, values))
+        for _, _, converters in parts:
+            for index, functions, expression in converters:
+                for function in functions:
+                    values[index] = function(values[index], expression, connection)
+        objects = [
+            model.from_db(connection.alias, names, values[start : start + len(names)])
+            if values[start] is not None
+            else None
+            for model, (start, names), _ in parts
+        ]
+        lead = objects[0]
+        if with_list:
+            lead._state.fields_cache["list"] = objects[1]
+        leads.append(lead)
     return leads
 
 
@@ -86,34 +103,50 @@ def _pipelined(lock_ids: list[int], sql: str, params: list) -> list[tuple]:
 
 
 @functools.cache
-def _by_keys_sql() -> tuple[str, list[str], list[tuple[int, list, Any]]]:
-    """The SQL, the fields' attribute names and each column's converters (as the ORM's compiler
-    applies them: the backend's, then the field's)."""
+def _by_keys_sql(with_list: bool) -> tuple[str, list[tuple[Any, tuple[int, list[str]], list]]]:
+    """The SQL, and per model read (the lead, then its list) its first column, its fields'
+    attribute names and each column's converters (as the ORM's compiler applies them: the
+    backend's, then the field's)."""
+    quote = connection.ops.quote_name
     meta = Lead._meta
-    table = connection.ops.quote_name(meta.db_table)
-    fields = list(meta.concrete_fields)
+    table = quote(meta.db_table)
+    models = [(Lead, table)]
+    join = ""
+    if with_list:
+        # The list model through the lead's foreign key: leads imports nothing from the dialer.
+        list_model = meta.get_field("list").related_model
+        join = (
+            f" LEFT JOIN {quote(list_model._meta.db_table)} AS l "
+            f"ON l.{quote(list_model._meta.pk.column)} = {table}.{quote('list_id')}"
+        )
+        models.append((list_model, "l"))
+    columns, parts, start = [], [], 0
+    for model, alias in models:
+        fields = list(model._meta.concrete_fields)
+        columns += [f"{alias}.{quote(f.column)}" for f in fields]
+        converters = []
+        for offset, field in enumerate(fields):
+            expression = field.get_col(model._meta.db_table)
+            functions = connection.ops.get_db_converters(expression) + field.get_db_converters(
+                connection
+            )
+            if functions:
+                converters.append((start + offset, functions, expression))
+        parts.append((model, (start, [f.attname for f in fields]), converters))
+        start += len(fields)
 
     def column(name: str) -> str:
-        return f"{table}.{connection.ops.quote_name(meta.get_field(name).column)}"
+        return f"{table}.{quote(meta.get_field(name).column)}"
 
-    columns = ", ".join(f"{table}.{connection.ops.quote_name(f.column)}" for f in fields)
     # NULLS FIRST (created_at is never null: the same order) matches no index, so that the
     # planner cannot walk lead_created_id in order and filter every lead on the way, which it
     # chose on a table without fresh statistics; the lookups stay on the email and phone indexes.
     sql = (
-        f"SELECT {columns} FROM {table} "
+        f"SELECT {', '.join(columns)} FROM {table}{join} "
         f"WHERE {column('id')} = ANY(%s::uuid[]) "
         f"OR {column('email_normalized')} = ANY(%s::varchar[]) "
         f"OR {column('phone_normalized')} = ANY(%s::varchar[]) "
         f"ORDER BY {column('created_at')} ASC NULLS FIRST, {column('id')} ASC "
         f"FOR UPDATE OF {table}"
     )
-    converters = []
-    for index, field in enumerate(fields):
-        expression = field.get_col(meta.db_table)
-        functions = connection.ops.get_db_converters(expression) + field.get_db_converters(
-            connection
-        )
-        if functions:
-            converters.append((index, functions, expression))
-    return sql, [f.attname for f in fields], converters
+    return sql, parts

@@ -301,19 +301,20 @@ def _load_candidates(rows: list[_Row]) -> LeadIndex:
                 query |= Q(**{f"custom_fields__{name}": value})
         else:
             query |= Q(**{f"{name}__in": values})
-    if query and not searches and not list_ids and connection.vendor == "postgresql":
-        for lead in locked_leads_by_keys(lock_ids, ids, emails, phones):
-            index.add(lead)
-    elif query:
-        # FOR UPDATE (PostgreSQL; in one order, so no deadlock): a call that finds a lead by a
-        # key this call did not lock waits for the writer and reads its changes, else its batch
-        # update would write back the stale values of the fields it updates on other leads.
-        # NULLS FIRST: see leads.candidates.
-        leads = Lead.objects.filter(query).order_by(F("created_at").asc(nulls_first=True), "id")
-        leads = leads.select_for_update(of=("self",))
-        if list_ids:
-            leads = leads.select_related("list")
-        for lead in locked_leads(leads, lock_ids):
+    if query:
+        if not searches and connection.vendor == "postgresql":
+            leads = locked_leads_by_keys(lock_ids, ids, emails, phones, with_list=bool(list_ids))
+        else:
+            # FOR UPDATE (PostgreSQL; in one order, so no deadlock): a call that finds a lead by
+            # a key this call did not lock waits for the writer and reads its changes, else its
+            # batch update would write back the stale values of the fields it updates on other
+            # leads. NULLS FIRST: see leads.candidates.
+            leads = Lead.objects.filter(query).order_by(F("created_at").asc(nulls_first=True), "id")
+            leads = leads.select_for_update(of=("self",))
+            if list_ids:
+                leads = leads.select_related("list")
+            leads = locked_leads(leads, lock_ids)
+        for lead in leads:
             index.add(lead)
             if list_ids and lead.list is not None:
                 index.list_campaign[lead.list_id] = lead.list.campaign_id

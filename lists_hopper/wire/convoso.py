@@ -142,6 +142,11 @@ def read_params(request: Any) -> tuple[dict[str, str], IntakeError | None]:
                     error = error or invalid_value(key, "nested parameters are not supported")
                     value = json.dumps(value)
                 params[str(key)] = _text(value)
+        elif (request.content_type or "").startswith("application/x-www-form-urlencoded"):
+            # Django's own form parsing: the same QueryDict DRF's FormParser builds, without
+            # DRF's parser negotiation and stream wrapping on every call.
+            form = getattr(request, "_request", request).POST
+            params.update({key: values[-1] for key, values in form.lists()})
         else:
             params.update({key: values[-1] for key, values in request.POST.lists()})
     except IntakeError as exc:

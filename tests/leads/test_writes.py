@@ -95,3 +95,21 @@ def test_the_read_by_keys_finds_what_the_orm_finds():
     assert found[0]._state.adding is False
     with transaction.atomic():
         assert locked_leads_by_keys([], set(), set(), set()) == []
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_the_read_by_keys_brings_each_leads_list_along(django_assert_num_queries):
+    from lists_hopper.models import Campaign, List, ListStatus
+
+    campaign = Campaign.objects.create(name="Solar")
+    archived = List.objects.create(name="old", campaign=campaign, status=ListStatus.ARCHIVED)
+    on_list = LeadFactory(phone_normalized="+12015550123", list=archived)
+    no_list = LeadFactory(email_normalized="x@example.com")
+    with transaction.atomic():
+        found = locked_leads_by_keys([], set(), {"x@example.com"}, {"+12015550123"}, with_list=True)
+    assert [lead.pk for lead in found] == [on_list.pk, no_list.pk]
+    with django_assert_num_queries(0):
+        assert found[0].list == archived
+        assert found[0].list.is_archived and found[0].list.campaign_id == campaign.pk
+        assert found[1].list is None
