@@ -3,9 +3,9 @@
 bulk_create prepares every value of every row through the field (pre_save, get_db_prep_save)
 and, on PostgreSQL, quotes the UNNEST arrays in Python: about 5 ms of CPU for 25 leads, more than
 the rows cost the server. rows_insert prepares a row as the attribute values themselves (a JSON
-field through the backend's own adapter; the few other kinds through the field), and sends one
-INSERT ... VALUES through executemany, which psycopg runs in its pipeline (one round trip), with
-the parameters bound by the server. The
+field through the backend's own adapter; the few other kinds through the field), and sends a few
+rows as one INSERT ... VALUES through executemany, which psycopg runs in its pipeline (one round
+trip), with the parameters bound by the server; many rows go by COPY. The
 same rows, the same defaults and timestamps; other databases (SQLite) keep bulk_create.
 
 For models whose primary key the application sets (a UUID default): rows needing an id back
@@ -15,10 +15,15 @@ from the database keep bulk_create.
 from __future__ import annotations
 
 import functools
+import time
 from typing import Any
 
 import psycopg
 from django.db import connection, models
+
+# From this many rows on, COPY (one more round trip than a pipelined executemany, but about half
+# its CPU here and on the server: 25 leads, 2.2 -> 1.2 ms of CPU, 10.7 -> 6.6 ms wall).
+COPY_FROM_ROWS = 8
 
 # Field kinds whose attribute value is what the database gets (psycopg adapts it).
 _AS_IS = {
@@ -43,25 +48,28 @@ def rows_insert(model: type[models.Model], objs: list[models.Model]) -> None:
     if connection.vendor != "postgresql":
         model.objects.bulk_create(objs)
         return
-    sql, fields, stamped = _insert_plan(model)
+    sql, copy_sql, fields, stamped = _insert_plan(model)
     rows = []
     for obj in objs:
         for field in stamped:
             field.pre_save(obj, add=True)
         rows.append([prepare(getattr(obj, field.attname)) for field, prepare in fields])
     connection.ensure_connection()
-    # Django's cursor wrapper (error translation, query logging) around psycopg's own cursor
-    # class: parameters bound by the server, dumped by psycopg's C adapters, instead of the
-    # connection's client-side binding quoting every value into the SQL in Python.
-    with connection._prepare_cursor(psycopg.Cursor(connection.connection)) as cursor:
-        cursor.executemany(sql, rows)
+    if len(rows) >= COPY_FROM_ROWS:
+        _copy(copy_sql, rows)
+    else:
+        # Django's cursor wrapper (error translation, query logging) around psycopg's own
+        # cursor class: parameters bound by the server, dumped by psycopg's C adapters, instead
+        # of the connection's client-side binding quoting every value into the SQL in Python.
+        with connection._prepare_cursor(psycopg.Cursor(connection.connection)) as cursor:
+            cursor.executemany(sql, rows)
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias
 
 
 @functools.cache
-def _insert_plan(model: type[models.Model]) -> tuple[str, list[tuple[Any, Any]], list[Any]]:
+def _insert_plan(model: type[models.Model]) -> tuple[str, str, list[tuple[Any, Any]], list[Any]]:
     meta = model._meta
     if meta.pk.db_returning or meta.pk.get_internal_type() not in _AS_IS:
         raise TypeError(f"{meta.label}: rows_insert needs a primary key the application sets")
@@ -70,6 +78,7 @@ def _insert_plan(model: type[models.Model]) -> tuple[str, list[tuple[Any, Any]],
     columns = ", ".join(quote(f.column) for f in fields)
     values = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({values})"
+    copy_sql = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"
     plan = []
     for field in fields:
         kind = field.get_internal_type()
@@ -82,7 +91,21 @@ def _insert_plan(model: type[models.Model]) -> tuple[str, list[tuple[Any, Any]],
     stamped = [
         f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
     ]
-    return sql, plan, stamped
+    return sql, copy_sql, plan, stamped
+
+
+def _copy(copy_sql: str, rows: list[list[Any]]) -> None:
+    """COPY ... FROM STDIN: psycopg's C row writer, and no statement per row on the server.
+    Logged as a query when Django logs queries (DEBUG, the tests' query counts)."""
+    start = time.monotonic()
+    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
+        with cursor.copy(copy_sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+    if connection.queries_logged:
+        connection.queries_log.append(
+            {"sql": f"{copy_sql} -- {len(rows)} rows", "time": f"{time.monotonic() - start:.3f}"}
+        )
 
 
 def _as_is(value: Any) -> Any:

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from leads.candidates import locked_leads_by_keys
 from leads.models import Activity, ActivityType, Lead
-from leads.writes import rows_insert
+from leads.writes import COPY_FROM_ROWS, rows_insert
 from tests.factories import LeadFactory
 from tests.helpers import postgres_only
 
@@ -58,6 +58,16 @@ def test_rows_insert_writes_what_bulk_create_writes():
     rows_insert(Lead, [fast])
     assert fast._state.adding is False
     assert comparable(fast) == comparable(orm)
+    # Past COPY_FROM_ROWS the rows go by COPY: the same values (tabs, newlines, backslashes,
+    # quotes and JSON included).
+    many = [lead_pair(user)[1] for _ in range(COPY_FROM_ROWS + 2)]
+    for lead in many:
+        lead.notes += "\ttab \\N backslash\r\n"
+        lead.custom_fields["mx_Text"] = 'a\tb "q" \\'
+    rows_insert(Lead, many)
+    assert all(comparable(lead) == comparable(many[0]) for lead in many)
+    stored = Lead.objects.get(pk=many[0].pk)
+    assert stored.notes == many[0].notes and stored.custom_fields == many[0].custom_fields
     stored = Lead.objects.get(pk=fast.pk)
     # auto_now_add and auto_now stamp the insert time, as bulk_create does.
     assert stored.created_at > timezone.now() - dt.timedelta(minutes=1)
