@@ -92,8 +92,8 @@ class IntakeCount(models.Model):
     operation = models.CharField(max_length=24, blank=True)
     outcome = models.CharField(max_length=8, choices=IntakeOutcome.choices)
     reason_code = models.CharField(max_length=32, blank=True)
-    # Concurrent calls add to one of a few rows picked at random, so that they do not queue
-    # on one row lock until commit; readers sum over the slots.
+    # Each thread adds to a row of its own (injectionlogs.services), so that concurrent calls
+    # do not queue on one row lock until commit; readers sum over the slots.
     slot = models.PositiveSmallIntegerField(default=0)
     count = models.BigIntegerField(default=0)
 
