@@ -162,6 +162,7 @@ SCHEDULED_TASKS = [
     ("leads.tasks.prune_housekeeping", 3600),
     ("leads.tasks.sweep_capture_requests", 60),
     ("injectionlogs.tasks.compact_intake_counts", 600),
+    ("leads.tasks.analyze_intake_tables", 15),
 ]
 
 LOGGING = {

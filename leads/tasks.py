@@ -32,3 +32,12 @@ def sweep_capture_requests() -> dict[str, int]:
 
     swept = capture_requests.capture_requests_sweep()
     return {**swept, "orphaned_tasks": task_results_orphaned_clear()}
+
+
+@task()
+def analyze_intake_tables() -> list[str]:
+    """Keep the planner's statistics of the intake tables fresh (scheduled every 15 s; see
+    leads.statistics)."""
+    from leads.statistics import intake_tables_analyze
+
+    return intake_tables_analyze()

@@ -1,0 +1,48 @@
+"""The intake tables are analyzed once they have grown, not a minute later (leads.statistics)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from leads.models import Lead
+from leads.statistics import MIN_CHANGES, intake_tables_analyze
+from tests.factories import LeadFactory
+from tests.helpers import postgres_only
+
+pytestmark = [pytest.mark.postgres, postgres_only, pytest.mark.django_db(transaction=True)]
+
+
+def changed_since_analyze(table: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+        cursor.execute(
+            "SELECT n_mod_since_analyze FROM pg_stat_user_tables WHERE relname = %s", [table]
+        )
+        row = cursor.fetchone()
+    return row[0] if row else 0
+
+
+def test_a_grown_lead_table_is_analyzed_and_a_quiet_one_is_left_alone():
+    intake_tables_analyze()  # whatever earlier tests left due
+    LeadFactory.create_batch(50)
+    assert intake_tables_analyze() == []  # under the floor: autovacuum's business
+    Lead.objects.bulk_create(
+        [
+            Lead(email=f"s{i}@example.com", email_normalized=f"s{i}@example.com")
+            for i in range(MIN_CHANGES)
+        ]
+    )
+    deadline = time.monotonic() + 10
+    while changed_since_analyze("leads_lead") < MIN_CHANGES and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert "leads_lead" in intake_tables_analyze()
+    assert changed_since_analyze("leads_lead") == 0
+    assert "leads_lead" not in intake_tables_analyze()
+
+
+def test_the_scheduler_runs_it_every_15_seconds():
+    assert ("leads.tasks.analyze_intake_tables", 15) in settings.SCHEDULED_TASKS
