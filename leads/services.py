@@ -548,12 +548,14 @@ def _activity(
     if rejected is not None:
         data["rejected"] = {"reason_code": rejected.code, "reason": rejected.message}
         note = f"Duplicate rejected: {rejected.message}"
+    # By ids, not objects: no related-object descriptor per activity (a bulk call makes two
+    # per lead); nothing reads an activity's lead or user back from it.
     return Activity(
-        lead=lead,
+        lead_id=lead.pk,
         type=kind,
         note=note[:512],
         data=data,
-        created_by=request.api_user if getattr(request.api_user, "pk", None) else None,
+        created_by_id=getattr(request.api_user, "pk", None),
         created_at=now,
     )
 

@@ -18,6 +18,7 @@ import uuid
 from django.conf import settings
 from django.core.cache import cache
 
+from settings_global import ratelimit
 from settings_global.models import CREDENTIALS_VERSION_KEY, ApiCredential, hash_secret
 from settings_global.services import GLOBAL_SETTINGS_KEYS, global_settings_offer
 
@@ -36,11 +37,49 @@ def _shared_cache() -> bool:
     return "locmem" not in settings.CACHES["default"]["BACKEND"].lower()
 
 
-def credentials_version() -> str | None:
-    """The shared version, created on first use; None when the cache cannot be read."""
+_READ_AND_COUNT = (
+    "local found = redis.call('MGET', unpack(KEYS, 1, #KEYS - 1)) "
+    "local n = redis.call('INCR', KEYS[#KEYS]) "
+    "if n == 1 then redis.call('EXPIRE', KEYS[#KEYS], ARGV[1]) end "
+    "found[#KEYS] = n "
+    "return found"
+)
+_read_and_count_script = None
+
+
+def _read_and_count(names: list[str], counter: tuple[str, int]) -> dict:
+    """MGET the names and count the call under the counter, in one round trip (a Lua script):
+    the found values as cache.get_many returns them; the count goes to ratelimit.precount_offer."""
+    global _read_and_count_script
+    from django_redis import get_redis_connection
+
+    if _read_and_count_script is None:
+        _read_and_count_script = get_redis_connection("default").register_script(_READ_AND_COUNT)
+    key, window = counter
+    keys = [cache.make_key(name) for name in names] + [cache.make_key(key)]
+    values = _read_and_count_script(keys=keys, args=[window + 1])
+    ratelimit.precount_offer((key, int(values[-1])))
+    return {
+        name: cache.client.decode(value)
+        for name, value in zip(names, values[:-1], strict=True)
+        if value is not None
+    }
+
+
+def credentials_version(count_for: int | None = None) -> str | None:
+    """The shared version, created on first use; None when the cache cannot be read.
+
+    count_for: the pk of the credential this call most likely presents (kept in this process);
+    the call is then counted against the rate limit in the same round trip."""
+    ratelimit.precount_offer(None)
     try:
         # The call's rules come along in the same round trip (see global_settings_offer).
-        found = cache.get_many([CREDENTIALS_VERSION_KEY, *GLOBAL_SETTINGS_KEYS])
+        names = [CREDENTIALS_VERSION_KEY, *GLOBAL_SETTINGS_KEYS]
+        counter = ratelimit.counter_guess(count_for)
+        if counter is None:
+            found = cache.get_many(names)
+        else:
+            found = _read_and_count(names, counter)
         global_settings_offer(found)
         version = found.get(CREDENTIALS_VERSION_KEY)
         if version is None:
@@ -53,10 +92,12 @@ def credentials_version() -> str | None:
 
 
 def _cached(key: tuple[str, ...], load) -> ApiCredential | None:
-    version = credentials_version() if _shared_cache() else None
-    if version is None:
+    if not _shared_cache():
         return load()
     hit = _local.get(key)
+    version = credentials_version(count_for=hit[2].pk if hit is not None else None)
+    if version is None:
+        return load()
     if hit is not None and hit[0] == version and time.monotonic() - hit[1] < LOCAL_TTL_SECONDS:
         return hit[2]
     credential = load()

@@ -32,6 +32,7 @@ from leads.errors import (
 )
 from leads.intake import Origin
 from leads.wire import client_addr, query_dict
+from settings_global.ratelimit import counter_key, precount_take, rule_seen
 from settings_global.services import global_settings_get, global_settings_pinned
 
 log = logging.getLogger(__name__)
@@ -58,12 +59,14 @@ def rate_limit_check(request: Any, credential: Any) -> None:
     calls, window = rules.rate_limit_calls, rules.rate_limit_window_seconds
     if "redis" in settings.CACHES["default"]["BACKEND"].lower():
         # Fixed windows aligned on the clock, as django-ratelimit's; one Lua call instead of its
-        # add-then-incr (two round trips).
+        # add-then-incr (two round trips), or none when the credential check counted this call
+        # in its own round trip (settings_global.ratelimit).
         now = int(time.time())
-        start = now - now % window
-        # The rate is part of the key, as in django-ratelimit: a new limit starts a new count.
-        key = f"{settings.RATELIMIT_CACHE_PREFIX}{credential.pk}:{calls}/{window}:{start}"
-        count = _redis_count(key, window)
+        key, start = counter_key(credential.pk, calls, window, now)
+        rule_seen(calls, window)
+        count = precount_take(key)
+        if count is None:
+            count = _redis_count(key, window)
         if count > calls:
             raise RateLimitExceeded(calls, window, start + window - now)
         return

@@ -1,0 +1,70 @@
+"""A vendor call the process already knows costs one Redis round trip: the credentials version,
+the rules and the rate-limit count together (settings_global.ratelimit)."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+from django.conf import settings
+from django_redis import get_redis_connection
+
+from settings_global.services import global_settings_update
+from tests.helpers import attrs
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(not settings.REDIS_URL, reason="needs REDIS_URL"),
+]
+
+CAPTURE = "/v2/LeadManagement.svc/Lead.Capture"
+
+
+@pytest.fixture
+def commands(monkeypatch):
+    sent: list[str] = []
+    original = redis.Redis.execute_command
+
+    def counted(self, *args, **options):
+        sent.append(str(args[0]))
+        return original(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counted)
+    return sent
+
+
+def test_a_known_credential_is_checked_and_counted_in_one_round_trip(client, ls_keys, commands):
+    global_settings_update(
+        changes={"rate_limit_calls": 4, "rate_limit_window_seconds": 60}, user=None, via="test"
+    )
+    url = f"{CAPTURE}?{ls_keys}"
+    # The first call reads the credential from the database; the second loads the script into
+    # Redis if it is not there yet (redis-py's EVALSHA, SCRIPT LOAD, EVALSHA).
+    for name in ("a", "b"):
+        assert client.post(url, attrs(FirstName=name), format="json").status_code == 200
+    commands.clear()
+    assert client.post(url, attrs(FirstName="c"), format="json").status_code == 200
+    assert commands == ["EVALSHA"], commands
+    # Still counted: the fourth call is the last under the limit, the fifth is refused.
+    assert client.post(url, attrs(FirstName="d"), format="json").status_code == 200
+    assert client.post(url, attrs(FirstName="e"), format="json").status_code == 429
+
+
+def test_a_changed_limit_is_counted_under_its_own_key(client, ls_keys, credential):
+    url = f"{CAPTURE}?{ls_keys}"
+    global_settings_update(
+        changes={"rate_limit_calls": 5, "rate_limit_window_seconds": 60}, user=None, via="test"
+    )
+    client.post(url, attrs(FirstName="a"), format="json")
+    client.post(url, attrs(FirstName="b"), format="json")
+    global_settings_update(
+        changes={"rate_limit_calls": 1, "rate_limit_window_seconds": 60}, user=None, via="test"
+    )
+    # The process guessed the old rule for this call; the new rule still counts it, once.
+    assert client.post(url, attrs(FirstName="c"), format="json").status_code == 200
+    assert client.post(url, attrs(FirstName="d"), format="json").status_code == 429
+    r = get_redis_connection("default")
+    counts = {
+        key.decode().rsplit(":", 2)[-2]: int(r.get(key))
+        for key in r.keys(f"*{settings.RATELIMIT_CACHE_PREFIX}{credential.pk}:*")
+    }
+    assert counts["1/60"] == 2
