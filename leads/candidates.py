@@ -77,16 +77,7 @@ def locked_leads_by_keys(
     leads = []
     for row in rows:
         values = list(row)
-        for _, _, converters in parts:
-            for index, functions, expression in converters:
-                for function in functions:
-                    values[index] = function(values[index], expression, connection)
-        objects = [
-            model.from_db(connection.alias, names, values[start : start + len(names)])
-            if values[start] is not None
-            else None
-            for model, (start, names), _ in parts
-        ]
+        objects = [instance_from_row(model, part, values) for model, part in parts]
         lead = objects[0]
         if with_list:
             lead._state.fields_cache["list"] = objects[1]
@@ -102,15 +93,44 @@ def _pipelined(lock_ids: list[int], sql: str, params: list) -> list[tuple]:
         return cursor.fetchall()
 
 
+def model_columns(model: Any, alias: str, start: int = 0) -> tuple[list[str], tuple]:
+    """A model's columns for SQL built once (under a table alias), and how to make instances of
+    the rows: (first column, attribute names, converters), the converters as the ORM's compiler
+    applies them (the backend's, then the field's)."""
+    quote = connection.ops.quote_name
+    fields = list(model._meta.concrete_fields)
+    converters = []
+    for offset, field in enumerate(fields):
+        expression = field.get_col(model._meta.db_table)
+        functions = connection.ops.get_db_converters(expression) + field.get_db_converters(
+            connection
+        )
+        if functions:
+            converters.append((start + offset, functions, expression))
+    columns = [f"{alias}.{quote(f.column)}" for f in fields]
+    return columns, (start, [f.attname for f in fields], converters)
+
+
+def instance_from_row(model: Any, part: tuple, values: list) -> Any:
+    """The instance of a row's columns described by model_columns (None for a row of NULLs
+    from an outer join); the values are converted in place."""
+    start, names, converters = part
+    for index, functions, expression in converters:
+        for function in functions:
+            values[index] = function(values[index], expression, connection)
+    if values[start] is None:
+        return None
+    return model.from_db(connection.alias, names, values[start : start + len(names)])
+
+
 @functools.cache
-def _by_keys_sql(with_list: bool) -> tuple[str, list[tuple[Any, tuple[int, list[str]], list]]]:
-    """The SQL, and per model read (the lead, then its list) its first column, its fields'
-    attribute names and each column's converters (as the ORM's compiler applies them: the
-    backend's, then the field's)."""
+def _by_keys_sql(with_list: bool) -> tuple[str, list[tuple[Any, tuple]]]:
+    """The SQL, and per model read (the lead, then its list) how to make its instances."""
     quote = connection.ops.quote_name
     meta = Lead._meta
     table = quote(meta.db_table)
-    models = [(Lead, table)]
+    columns, part = model_columns(Lead, table)
+    parts = [(Lead, part)]
     join = ""
     if with_list:
         # The list model through the lead's foreign key: leads imports nothing from the dialer.
@@ -119,21 +139,9 @@ def _by_keys_sql(with_list: bool) -> tuple[str, list[tuple[Any, tuple[int, list[
             f" LEFT JOIN {quote(list_model._meta.db_table)} AS l "
             f"ON l.{quote(list_model._meta.pk.column)} = {table}.{quote('list_id')}"
         )
-        models.append((list_model, "l"))
-    columns, parts, start = [], [], 0
-    for model, alias in models:
-        fields = list(model._meta.concrete_fields)
-        columns += [f"{alias}.{quote(f.column)}" for f in fields]
-        converters = []
-        for offset, field in enumerate(fields):
-            expression = field.get_col(model._meta.db_table)
-            functions = connection.ops.get_db_converters(expression) + field.get_db_converters(
-                connection
-            )
-            if functions:
-                converters.append((start + offset, functions, expression))
-        parts.append((model, (start, [f.attname for f in fields]), converters))
-        start += len(fields)
+        list_columns, list_part = model_columns(list_model, "l", start=len(columns))
+        columns += list_columns
+        parts.append((list_model, list_part))
 
     def column(name: str) -> str:
         return f"{table}.{quote(meta.get_field(name).column)}"

@@ -17,8 +17,8 @@ from leads.matching import DupScope, LeadIndex
 from leads.models import Activity, ActivityType
 from leads.stages import StageRow, register
 from leads.vocabulary import ReasonCode
-from lists_hopper.models import HopperEntry, HopperState, List
-from lists_hopper.rules import dnc_hits
+from lists_hopper.models import HopperEntry, HopperState
+from lists_hopper.rules import dialer_lists_and_dnc
 
 
 @dataclass
@@ -43,15 +43,12 @@ class DialerStage:
         if not dialer_rows:
             return  # no query for a call without dialer options
         list_ids = {r.request.dialer.list_id for r in dialer_rows}
-        lists = {
-            obj.id: obj for obj in List.objects.select_related("campaign").filter(id__in=list_ids)
-        }
+        dnc_rows = [r for r in dialer_rows if r.request.dialer.check_dnc and r.keys.phone]
+        lists, hits = dialer_lists_and_dnc(list_ids, {r.keys.phone for r in dnc_rows})
         for obj in lists.values():
             index.list_campaign[obj.id] = obj.campaign_id
             if obj.is_archived:
                 index.archived_lists.add(obj.id)
-        dnc_rows = [r for r in dialer_rows if r.request.dialer.check_dnc and r.keys.phone]
-        hits = dnc_hits({r.keys.phone for r in dnc_rows}) if dnc_rows else {}
         for row in dialer_rows:
             dialer = row.request.dialer
             row.list_obj = lists.get(dialer.list_id)
