@@ -13,13 +13,58 @@ from __future__ import annotations
 
 import time
 from contextvars import ContextVar
+from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 
 # (key, count) counted in this call's credential round trip; set by every credential check.
 _precounted: ContextVar[tuple[str, int] | None] = ContextVar("rate_precounted", default=None)
 # The (calls, window) this process last counted under.
 _last_rule: list[tuple[int, int] | None] = [None]
+
+
+# Count under the last key (KEYS[#KEYS]); a new counter expires with its window (ARGV[1]).
+_COUNT = (
+    "local n = redis.call('INCR', KEYS[#KEYS]) "
+    "if n == 1 then redis.call('EXPIRE', KEYS[#KEYS], ARGV[1]) end "
+)
+_COUNT_ONLY = _COUNT + "return n"
+# MGET every key but the last, and count under the last: the values, then the count.
+_READ_AND_COUNT = (
+    "local found = redis.call('MGET', unpack(KEYS, 1, #KEYS - 1)) "
+    + _COUNT
+    + "found[#KEYS] = n return found"
+)
+_scripts: dict[str, Any] = {}
+
+
+def _script(source: str) -> Any:
+    script = _scripts.get(source)
+    if script is None:
+        from django_redis import get_redis_connection
+
+        script = _scripts[source] = get_redis_connection("default").register_script(source)
+    return script
+
+
+def count(key: str, window: int) -> int:
+    """One round trip: count the call in this window's counter, which expires with the window."""
+    return int(_script(_COUNT_ONLY)(keys=[cache.make_key(key)], args=[window + 1]))
+
+
+def read_and_count(names: list[str], counter: tuple[str, int]) -> dict[str, Any]:
+    """cache.get_many(names) and the count under counter (key, window) in one round trip; the
+    count is offered to this call's rate-limit check (precount_take)."""
+    key, window = counter
+    keys = [cache.make_key(name) for name in names] + [cache.make_key(key)]
+    values = _script(_READ_AND_COUNT)(keys=keys, args=[window + 1])
+    precount_offer((key, int(values[-1])))
+    return {
+        name: cache.client.decode(value)
+        for name, value in zip(names, values[:-1], strict=True)
+        if value is not None
+    }
 
 
 def counter_key(credential_pk: int, calls: int, window: int, now: float) -> tuple[str, int]:

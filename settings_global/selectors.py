@@ -37,35 +37,6 @@ def _shared_cache() -> bool:
     return "locmem" not in settings.CACHES["default"]["BACKEND"].lower()
 
 
-_READ_AND_COUNT = (
-    "local found = redis.call('MGET', unpack(KEYS, 1, #KEYS - 1)) "
-    "local n = redis.call('INCR', KEYS[#KEYS]) "
-    "if n == 1 then redis.call('EXPIRE', KEYS[#KEYS], ARGV[1]) end "
-    "found[#KEYS] = n "
-    "return found"
-)
-_read_and_count_script = None
-
-
-def _read_and_count(names: list[str], counter: tuple[str, int]) -> dict:
-    """MGET the names and count the call under the counter, in one round trip (a Lua script):
-    the found values as cache.get_many returns them; the count goes to ratelimit.precount_offer."""
-    global _read_and_count_script
-    from django_redis import get_redis_connection
-
-    if _read_and_count_script is None:
-        _read_and_count_script = get_redis_connection("default").register_script(_READ_AND_COUNT)
-    key, window = counter
-    keys = [cache.make_key(name) for name in names] + [cache.make_key(key)]
-    values = _read_and_count_script(keys=keys, args=[window + 1])
-    ratelimit.precount_offer((key, int(values[-1])))
-    return {
-        name: cache.client.decode(value)
-        for name, value in zip(names, values[:-1], strict=True)
-        if value is not None
-    }
-
-
 def credentials_version(count_for: int | None = None) -> str | None:
     """The shared version, created on first use; None when the cache cannot be read.
 
@@ -79,7 +50,7 @@ def credentials_version(count_for: int | None = None) -> str | None:
         if counter is None:
             found = cache.get_many(names)
         else:
-            found = _read_and_count(names, counter)
+            found = ratelimit.read_and_count(names, counter)
         global_settings_offer(found)
         version = found.get(CREDENTIALS_VERSION_KEY)
         if version is None:

@@ -11,11 +11,9 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.http import Http404
 from django_ratelimit.core import get_usage
-from django_redis import get_redis_connection
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -32,25 +30,11 @@ from leads.errors import (
 )
 from leads.intake import Origin
 from leads.wire import client_addr, query_dict
+from settings_global.ratelimit import count as count_call
 from settings_global.ratelimit import counter_key, precount_take, rule_seen
 from settings_global.services import global_settings_get, global_settings_pinned
 
 log = logging.getLogger(__name__)
-
-
-_INCR_SCRIPT = None
-
-
-def _redis_count(key: str, window: int) -> int:
-    """One round trip: count the call in this window's counter, which expires with the window."""
-    global _INCR_SCRIPT
-    if _INCR_SCRIPT is None:
-        _INCR_SCRIPT = get_redis_connection("default").register_script(
-            "local n = redis.call('INCR', KEYS[1]) "
-            "if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end "
-            "return n"
-        )
-    return int(_INCR_SCRIPT(keys=[cache.make_key(key)], args=[window + 1]))
 
 
 def rate_limit_check(request: Any, credential: Any) -> None:
@@ -66,7 +50,7 @@ def rate_limit_check(request: Any, credential: Any) -> None:
         rule_seen(calls, window)
         count = precount_take(key)
         if count is None:
-            count = _redis_count(key, window)
+            count = count_call(key, window)
         if count > calls:
             raise RateLimitExceeded(calls, window, start + window - now)
         return
