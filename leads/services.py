@@ -288,6 +288,40 @@ def _load_candidates(rows: list[_Row]) -> LeadIndex:
             list_ids.add(row.request.dialer.list_id)
     index.search_fields = set(searches)
 
+    if not (ids or emails or phones or searches):
+        locks_take(lock_ids)
+        leads = []
+    elif not searches and connection.vendor == "postgresql":
+        leads = locked_leads_by_keys(lock_ids, ids, emails, phones, with_list=bool(list_ids))
+    else:
+        # FOR UPDATE (PostgreSQL; in one order, so no deadlock): a call that finds a lead by a
+        # key this call did not lock waits for the writer and reads its changes, else its batch
+        # update would write back the stale values of the fields it updates on other leads.
+        # NULLS FIRST: see leads.candidates.
+        query = _candidates_q(ids, emails, phones, searches)
+        leads = Lead.objects.filter(query).order_by(F("created_at").asc(nulls_first=True), "id")
+        leads = leads.select_for_update(of=("self",))
+        if list_ids:
+            leads = leads.select_related("list")
+        leads = locked_leads(leads, lock_ids)
+    for lead in leads:
+        index.add(lead)
+        if list_ids and lead.list is not None:
+            index.list_campaign[lead.list_id] = lead.list.campaign_id
+            if lead.list.is_archived:
+                index.archived_lists.add(lead.list_id)
+    if visitor_ids:
+        index.visitors = {
+            str(v.id): v
+            for v in Visitor.objects.filter(id__in=visitor_ids, converted_at__isnull=True)
+        }
+    return index
+
+
+def _candidates_q(
+    ids: set[str], emails: set[str], phones: set[str], searches: dict[str, set[str]]
+) -> Q:
+    """The ORM's candidate filter (SearchBy and custom-field lookups, and other databases)."""
     query = Q()
     if ids:
         query |= Q(id__in=ids)
@@ -301,33 +335,7 @@ def _load_candidates(rows: list[_Row]) -> LeadIndex:
                 query |= Q(**{f"custom_fields__{name}": value})
         else:
             query |= Q(**{f"{name}__in": values})
-    if query:
-        if not searches and connection.vendor == "postgresql":
-            leads = locked_leads_by_keys(lock_ids, ids, emails, phones, with_list=bool(list_ids))
-        else:
-            # FOR UPDATE (PostgreSQL; in one order, so no deadlock): a call that finds a lead by
-            # a key this call did not lock waits for the writer and reads its changes, else its
-            # batch update would write back the stale values of the fields it updates on other
-            # leads. NULLS FIRST: see leads.candidates.
-            leads = Lead.objects.filter(query).order_by(F("created_at").asc(nulls_first=True), "id")
-            leads = leads.select_for_update(of=("self",))
-            if list_ids:
-                leads = leads.select_related("list")
-            leads = locked_leads(leads, lock_ids)
-        for lead in leads:
-            index.add(lead)
-            if list_ids and lead.list is not None:
-                index.list_campaign[lead.list_id] = lead.list.campaign_id
-                if lead.list.is_archived:
-                    index.archived_lists.add(lead.list_id)
-    else:
-        locks_take(lock_ids)
-    if visitor_ids:
-        index.visitors = {
-            str(v.id): v
-            for v in Visitor.objects.filter(id__in=visitor_ids, converted_at__isnull=True)
-        }
-    return index
+    return query
 
 
 # -- decide and write ----------------------------------------------------------------------
