@@ -3,10 +3,12 @@
     DATABASE_URL=postgres://... REDIS_URL=redis://.../N .venv/bin/python bench/profile_ingest.py
     .venv/bin/python bench/profile_ingest.py --calls 500 --batches 25,500 --profile capture
 
-Runs on DATABASE_URL's database as it is (migrate it first): 500 Lead.Capture calls through
-django.test.Client, then leads_ingest with bulk batches of each size. Prints ms per call, wall and
-this process's CPU (the Python side alone: steadier than wall on a shared machine), and per lead
-for batches; --profile <capture|bulk25|...> prints cProfile's top functions for that part.
+Runs on DATABASE_URL's database as it is (migrate it first): 500 Lead.Capture calls and as many
+async accepts through django.test.Client, then leads_ingest with bulk batches of each size and, for
+batches the API allows, the same rows through Lead/Bulk/CreateOrUpdate (httpN). Prints ms per call,
+wall and this process's CPU (the Python side alone: steadier than wall on a shared machine), and
+per lead for batches; --profile <capture|accept|bulk25|http25|...> prints cProfile's top functions
+for that part.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--batches", default="25,500")
     parser.add_argument("--rounds", type=int, default=20, help="leads_ingest calls per batch size")
-    parser.add_argument("--profile", default="", help="capture, bulk25, bulk500, ...")
+    parser.add_argument("--profile", default="", help="capture, accept, bulk25, http25, ...")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--by-package", action="store_true", help="own time summed per package")
     parser.add_argument("--dump", default="", help="also write the profile to this file (pstats)")
@@ -101,11 +103,59 @@ def main() -> None:
                 results = leads_ingest(requests=requests)
             assert all(res.ok for res in results), [res.error for res in results if not res.ok]
 
+    bulk_url = (
+        "/v2/LeadManagement.svc/Lead/Bulk/CreateOrUpdate?"
+        f"accessKey={issued.access_key}&secretKey={issued.secret_key}"
+    )
+
+    def bulk_http(size: int, rounds: int) -> None:
+        """The same rows as bulk(), through the bulk API: the wire and view layers' share."""
+        for r in range(rounds):
+            body = json.dumps(
+                [
+                    [
+                        {"Attribute": "EmailAddress", "Value": f"h{run}{size}-{r}-{i}@example.com"},
+                        {"Attribute": "FirstName", "Value": "Pat"},
+                        {
+                            "Attribute": "Phone",
+                            "Value": f"+1203{(base + r * size + i) % 10**7:07d}",
+                        },
+                        {"Attribute": "Source", "Value": "bench"},
+                        {"Attribute": "mx_Plan", "Value": "gold"},
+                    ]
+                    for i in range(size)
+                ]
+            )
+            response = client.post(bulk_url, body, content_type="application/json")
+            assert response.status_code == 200, response.content
+
+    accept_url = f"/lead/capture?accessKey={issued.access_key}&secretKey={issued.secret_key}"
+
+    def accept(n: int) -> None:
+        """The async capture's accept: the keys, the rate limit, one insert."""
+        for i in range(n):
+            body = json.dumps(
+                [
+                    {"Attribute": "EmailAddress", "Value": f"a{run}-{i}@example.com"},
+                    {"Attribute": "Phone", "Value": f"+1204{(base + i) % 10**7:07d}"},
+                ]
+            )
+            response = client.post(
+                accept_url, body, content_type="application/json", HTTP_X_API_KEY=issued.api_key
+            )
+            assert response.status_code == 200, response.content
+
     capture(20)  # warm: keys kept, settings cached
-    parts = [("capture", lambda: capture(args.calls), args.calls, 1)]
+    accept(20)
+    parts = [
+        ("capture", lambda: capture(args.calls), args.calls, 1),
+        ("accept", lambda: accept(args.calls), args.calls, 1),
+    ]
     for size in (int(s) for s in args.batches.split(",") if s):
         rounds = max(1, args.rounds if size <= 100 else args.rounds // 4)
         parts.append((f"bulk{size}", lambda s=size, r=rounds: bulk(s, r, f"{s}"), rounds, size))
+        if size <= 25:  # the API's bulk row limit
+            parts.append((f"http{size}", lambda s=size, r=rounds: bulk_http(s, r), rounds, size))
     for name, fn, calls, size in parts:
         timer = (time.process_time,) if args.cpu else ()
         profiler = cProfile.Profile(*timer) if name == args.profile else None

@@ -9,6 +9,10 @@ runs them, drives load with wrk (bench/wrk/post.lua makes every body unique) and
     B3  async accept (POST /lead/capture) and async drain by one worker process (requests/s)
     B4  capture p99 and LeadsMetaData.Get at two sizes (seeded by COPY), then bench/staff_reads.py
 
+Beside each rate, "CPU ms": the machine's CPU spent per request (per lead for bulk) during that
+run, by gunicorn, worker, scheduler, PostgreSQL and Redis (B0: its own clients and PostgreSQL),
+not wrk (bench/cpu.py). It moves far less between runs than the rates do.
+
     make bench                          # everything, B4 at 10,000 and 1,000,000 leads
     make bench BENCH_ARGS="--quick"     # shorter runs, B4 at 1,000 and 10,000
     python bench/run.py --smoke         # a few seconds, tiny sizes (CI)
@@ -40,6 +44,7 @@ from urllib.parse import urlparse, urlunparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import cpu  # noqa: E402
 from seed import insert_sql, seed_leads  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -225,6 +230,10 @@ class Procs:
         except ProcessLookupError:
             pass
         log(f"stopped {name} in {time.monotonic() - t0:.1f} s")
+
+    def sessions(self) -> dict[int, str]:
+        """Each running process's session id (it leads its own), for the CPU meter."""
+        return {proc.pid: name for name, proc in self.procs.items()}
 
     def stop_all(self) -> None:
         for name in list(self.procs):
@@ -446,17 +455,22 @@ def drain(procs: Procs, url: str, port: int, path: str, args: argparse.Namespace
             now = time.perf_counter()
             if t0 is None and pending < total:
                 t0 = now
+                # From the first drained request: not the worker's start-up (imports).
+                cpu_before, drained_before = cpu.snapshot(procs.sessions()), total - pending
             if pending == 0:
                 break
             if time.monotonic() > deadline:
                 break
             time.sleep(0.02)
+        cpu_after = cpu.snapshot(procs.sessions())
         failed = conn.execute(
             "SELECT count(*) FROM leads_capturerequest WHERE status IN ('FAILURE', 'ERROR')"
         ).fetchone()[0]
     done = total - pending
     seconds = (now - t0) if t0 else 0.0
+    costs = cpu.spent(cpu_before, cpu_after, done - drained_before) if t0 else {}
     return {
+        **costs,
         "requests": done,
         "rate": done / seconds if seconds else 0.0,
         "p50_ms": None,
@@ -582,6 +596,13 @@ def main(argv: list[str] | None = None) -> dict:
     rows: list[dict] = []
     b0_rates: dict[str, float] = {}
 
+    def metered(run, per_request: int = 1, reaped: str = cpu.LOAD) -> dict:
+        """run() under the CPU meter: its result with CPU ms per unit (request, or lead)."""
+        before = cpu.snapshot(procs.sessions(), reaped=reaped)
+        result = run()
+        after = cpu.snapshot(procs.sessions(), reaped=reaped)
+        return {**result, **cpu.spent(before, after, result["requests"] * per_request)}
+
     def add(scenario: str, path: str, result: dict, base: str | None, unit: str = "req/s"):
         log(f"{scenario} {path} done")
         row = {"scenario": scenario, "path": path, "unit": unit, **result}
@@ -611,7 +632,11 @@ def main(argv: list[str] | None = None) -> dict:
                 ("bulk", "raw 25-row upsert (8 clients)", "leads/s"),
                 ("insert", "raw async accept insert (8 clients)", "req/s"),
             ):
-                result = b0(url, kind, args.duration)
+                result = metered(
+                    lambda kind=kind: b0(url, kind, args.duration),
+                    25 if kind == "bulk" else 1,
+                    reaped="bench",  # the raw clients are this program's processes
+                )
                 b0_rates[kind] = result["rate"]
                 add("B0", label, result, None, unit)
             if os.environ.get("BENCH_ANALYZE_AFTER_B0", "1") == "1":
@@ -623,13 +648,16 @@ def main(argv: list[str] | None = None) -> dict:
                 ("convoso", "/v1/leads/insert check_dup=1 check_dnc=1"),
                 ("contact", "/api/v1/contactform/"),
             ):
-                add("B1", label, wrk(port, paths[kind], kind, args), "capture")
+                result = metered(lambda kind=kind: wrk(port, paths[kind], kind, args))
+                add("B1", label, result, "capture")
         if "B2" in args.only:
-            result = wrk(port, paths["bulk"], "bulk", args)
+            result = metered(lambda: wrk(port, paths["bulk"], "bulk", args), 25)
             result["rate"] *= 25
             add("B2", "Lead/Bulk/CreateOrUpdate (25 rows)", result, "bulk", "leads/s")
         if "B3" in args.only:
-            result = wrk(port, paths["async"], "async", args, BENCH_API_KEY=keys["api_key"])
+            result = metered(
+                lambda: wrk(port, paths["async"], "async", args, BENCH_API_KEY=keys["api_key"])
+            )
             add("B3", "POST /lead/capture (accept)", result, "insert")
             if args.drain >= 0:
                 result = drain(procs, url, port, paths["async"], args, keys)
@@ -644,7 +672,7 @@ def main(argv: list[str] | None = None) -> dict:
             for size in args.sizes:
                 how = seed_to(env, url, size)
                 label = f"@{size:,} leads"
-                result = wrk(port, paths["capture"], "capture", args)
+                result = metered(lambda: wrk(port, paths["capture"], "capture", args))
                 result["note"] = f"seeded by {how}"
                 add("B4", f"Lead.Capture {label}", result, "capture")
                 add("B4", f"LeadsMetaData.Get {label}", timed_get(port, paths["meta"]), None)
@@ -714,7 +742,7 @@ def fmt_row(row: dict) -> str:
     return (
         f"{_num(row.get('rate')):>10} {row.get('unit', ''):<8}{_num(row.get('p50_ms'), 1):>9}"
         f"{_num(row.get('p99_ms'), 1):>9}{row.get('errors', 0):>7}"
-        f"{'-' if ratio is None else f'{ratio:.2f}':>8}"
+        f"{'-' if ratio is None else f'{ratio:.2f}':>8}{_num(row.get('cpu_ms'), 2):>9}"
     )
 
 
@@ -722,6 +750,7 @@ def print_table(report: dict) -> None:
     print(f"\n{report['machine']}; {json.dumps(report['settings'])}")
     print(
         f"{'':<6}{'path':<44}{'rate':>10} {'':<8}{'p50 ms':>9}{'p99 ms':>9}{'errors':>7}{'/ B0':>8}"
+        f"{'CPU ms':>9}"
     )
     for row in report["rows"]:
         print(f"{row['scenario']:<6}{str(row['path']):<44}{fmt_row(row)}")
