@@ -289,3 +289,21 @@ def test_the_task_worker_restarts_after_the_database_went_away_and_runs_its_task
         signal.signal(signal.SIGINT, signal.default_int_handler)
         helper.join(30)
     assert DBTaskResult.objects.get(pk=task.id).status == "SUCCESSFUL"
+
+
+def test_the_drain_loop_lingers_after_a_small_batch_and_never_behind_a_backlog(monkeypatch):
+    """A trickle is drained in fewer, bigger batches; a full batch is followed at once."""
+    claims = iter([3, capture_requests.BATCH_SIZE, capture_requests.LINGER_BELOW, 0])
+    naps: list[tuple[int, float]] = []
+    drained: list[int] = []
+
+    def drain(*, worker_id):
+        drained.append(next(claims))
+        return drained[-1]
+
+    monkeypatch.setattr(capture_requests, "capture_requests_drain", drain)
+    monkeypatch.setattr(
+        capture_requests, "_sleep", lambda seconds, stopping: naps.append((drained[-1], seconds))
+    )
+    drain_forever(worker_id="w-linger", stopping=lambda: len(drained) == 4, idle=0.5, linger=0.2)
+    assert naps == [(3, 0.2), (0, 0.5)]
