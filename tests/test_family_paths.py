@@ -136,3 +136,36 @@ def test_a_trailing_slash_convoso_insert_writes_the_lead(vendor, credential):
     )
     assert response.status_code == 200, response.content
     assert Lead.objects.filter(id=response.json()["data"]["lead_id"], list=lst).exists()
+
+
+@pytest.mark.parametrize("accept", ["text/html", "application/xml", "text/plain;q=1, */*;q=0"])
+def test_the_answer_is_the_familys_json_whatever_the_accept_header_asks_for(vendor, accept):
+    """As the vendors' own APIs: never DRF's browsable HTML page, never a 406."""
+    failures = []
+    for shape, canonical, path in CASES:
+        if canonical != path:
+            continue  # the canonical paths: each view once
+        response = vendor.post(
+            path, data="a=b", content_type="application/x-www-form-urlencoded", HTTP_ACCEPT=accept
+        )
+        if response.status_code == 406 or not response["Content-Type"].startswith(
+            "application/json"
+        ):
+            failures.append(f"{path}: {response.status_code} {response['Content-Type']}")
+        elif not shape(response.json()):
+            failures.append(f"{path}: body {response.content[:120]!r}")
+    assert failures == []
+
+
+def test_a_capture_asking_for_html_is_stored_and_answered_in_json(vendor, ls_keys):
+    from leads.models import Lead
+
+    response = vendor.post(
+        f"/v2/LeadManagement.svc/Lead.Capture?{ls_keys}",
+        data='[{"Attribute":"EmailAddress","Value":"browser@example.com"}]',
+        content_type="application/json",
+        HTTP_ACCEPT="text/html",
+    )
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"].startswith("application/json")
+    assert Lead.objects.get(id=response.json()["Message"]["Id"]).email == "browser@example.com"
