@@ -37,6 +37,10 @@ admin.site.site_title = "Lead intake CRM"
 admin.site.index_title = "Staff"
 
 urlpatterns = [
+    # The vendor paths first: Django tries the patterns in order, and these take nearly every
+    # call. None of them overlaps a staff path (admin/, api/).
+    path("", include("leads.api.urls")),
+    path("", include("lists_hopper.api.urls")),
     path("admin/api-console/", admin.site.admin_view(api_console), name="api-console"),
     path("admin/dashboard/", admin.site.admin_view(dashboard_view), name="intake-dashboard"),
     path(
@@ -59,6 +63,4 @@ urlpatterns = [
     path("api/v1/", include(router.urls)),
     path("api/schema/", CachedSpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    path("", include("leads.api.urls")),
-    path("", include("lists_hopper.api.urls")),
 ]
