@@ -28,7 +28,7 @@ from leads.normalize import normalize_email, normalize_phone
 from leads.rollup import rollup_key, rules_that_would_refuse
 from leads.stages import stages_candidates_loaded, stages_dup_scope, stages_written
 from leads.vocabulary import ReasonCode
-from leads.writes import rows_insert
+from leads.writes import model_new, rows_insert
 from settings_global.services import global_settings_get
 
 # Fields a request may set, by model name. Everything else is a custom field.
@@ -459,28 +459,38 @@ def _compose_name(first: str, last: str) -> str:
 
 
 def _new_lead(row: _Row, new_id: str, account: Account | None, visitor: Visitor | None) -> Lead:
-    request, values = row.request, row.values
-    lead = Lead(**values)
-    if new_id:
-        lead.id = uuid.UUID(new_id)
+    request, fields = row.request, dict(row.values)
     if visitor is not None:
         # The converted visitor's tracked source stays the lead's source.
         for name in SOURCE_FIELDS:
-            if not getattr(lead, name):
-                setattr(lead, name, getattr(visitor, name))
-    if not lead.contact_name:
-        lead.contact_name = _compose_name(lead.first_name, lead.last_name)
-    if not lead.status:
-        lead.status = "New"
-    lead.email_normalized = row.keys.email
-    lead.phone_normalized = row.keys.phone
-    lead.custom_fields = dict(request.custom_fields)
-    lead.custom_field_sets = dict(request.custom_field_sets)
-    lead.created_by = request.api_user if getattr(request.api_user, "pk", None) else None
-    lead.account = account
+            if not fields.get(name):
+                fields[name] = getattr(visitor, name)
+    if not fields.get("contact_name"):
+        fields["contact_name"] = _compose_name(
+            fields.get("first_name", ""), fields.get("last_name", "")
+        )
+    if not fields.get("status"):
+        fields["status"] = "New"
+    if new_id:
+        fields["id"] = uuid.UUID(new_id)
+    now = timezone.now()
+    lead = model_new(
+        Lead,
+        **fields,
+        email_normalized=row.keys.email,
+        phone_normalized=row.keys.phone,
+        custom_fields=dict(request.custom_fields),
+        custom_field_sets=dict(request.custom_field_sets),
+        created_at=now,
+        updated_at=now,
+    )
+    # The related objects through their descriptors: the lead holds them, no query reads them.
+    if getattr(request.api_user, "pk", None):
+        lead.created_by = request.api_user
+    if account is not None:
+        lead.account = account
     if row.list_obj is not None:
         lead.list = row.list_obj
-    lead.created_at = lead.updated_at = timezone.now()
     return lead
 
 
@@ -558,7 +568,8 @@ def _activity(
         note = f"Duplicate rejected: {rejected.message}"
     # By ids, not objects: no related-object descriptor per activity (a bulk call makes two
     # per lead); nothing reads an activity's lead or user back from it.
-    return Activity(
+    return model_new(
+        Activity,
         lead_id=lead.pk,
         type=kind,
         note=note[:512],

@@ -12,8 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from leads.candidates import locked_leads_by_keys
-from leads.models import Activity, ActivityType, Lead
-from leads.writes import COPY_FROM_ROWS, rows_insert
+from leads.models import Activity, ActivityType, CaptureRequest, Lead
+from leads.writes import COPY_FROM_ROWS, model_new, rows_insert
 from tests.factories import LeadFactory
 from tests.helpers import postgres_only
 
@@ -82,6 +82,42 @@ def test_rows_insert_writes_what_bulk_create_writes():
     assert len(stored) == 30
     assert {a.data["i"] for a in stored} == set(range(30))
     assert all(a.created_by_id is None for a in stored)
+
+
+@pytest.mark.parametrize("rows", [1, COPY_FROM_ROWS])
+def test_a_json_none_is_sql_null_and_json_text_is_json_as_bulk_create_stores_them(rows):
+    def requests(tag):
+        return [
+            CaptureRequest(body=[{"Attribute": "Notes", "Value": f"{tag} \\ \t \u00e9"}])
+            for _ in range(rows)
+        ]
+
+    orm, fast = requests("orm"), requests("fast")
+    CaptureRequest.objects.bulk_create(orm)
+    rows_insert(CaptureRequest, fast)
+    for made in (orm, fast):
+        stored = CaptureRequest.objects.filter(pk__in=[r.pk for r in made])
+        assert stored.filter(result__isnull=True).count() == rows  # SQL NULL, not JSON null
+        assert [r.query for r in stored] == [{}] * rows
+        assert [r.body for r in stored] == [made[0].body] * rows
+
+
+def test_model_new_builds_what_the_model_class_builds():
+    user = get_user_model().objects.create(username="vendor")
+    values = {
+        "first_name": "Zoë",
+        "email": "z@example.com",
+        "created_by_id": user.pk,
+        "custom_fields": {"mx_Plan": "gold"},
+    }
+    built, expected = model_new(Lead, **values), Lead(**values)
+    for field in Lead._meta.concrete_fields:
+        if field.name not in {"id", "created_at", "updated_at"}:
+            assert getattr(built, field.attname) == getattr(expected, field.attname), field.name
+    assert built.id != expected.id and built._state.adding  # a default of its own, unsaved
+    assert built.created_by == user
+    with pytest.raises(TypeError, match="created_by"):
+        model_new(Lead, created_by=user)  # attribute names only
 
 
 @postgres_only
