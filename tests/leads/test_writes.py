@@ -118,6 +118,24 @@ def test_model_new_builds_what_the_model_class_builds():
     assert built.created_by == user
     with pytest.raises(TypeError, match="created_by"):
         model_new(Lead, created_by=user)  # attribute names only
+    assert model_new(Lead).custom_fields is not model_new(Lead).custom_fields  # dict() each
+
+
+def test_model_new_goes_through_the_model_class_when_a_post_init_receiver_listens():
+    from django.db.models.signals import post_init
+
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance.first_name)
+
+    post_init.connect(receiver, sender=Lead)
+    try:
+        model_new(Lead, first_name="Heard")
+    finally:
+        post_init.disconnect(receiver, sender=Lead)
+    model_new(Lead, first_name="Unheard")
+    assert seen == ["Heard"]
 
 
 @postgres_only
