@@ -143,9 +143,10 @@ def _insert_plan(model: type[models.Model]) -> tuple[str, str, Any, list[tuple[i
         for f in fields
         if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
     ]
+    # attrgetter of several names gives a tuple; the primary key alone is never a new row.
     getter = operator.attrgetter(*(f.attname for f in fields))
-    if len(fields) == 1:
-        getter = (lambda get: lambda obj: (get(obj),))(getter)
+    if len(fields) < 2:
+        raise TypeError(f"{meta.label}: rows_insert needs more than a primary key")
     return sql, copy_sql, getter, converted, stamped
 
 

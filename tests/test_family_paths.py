@@ -78,6 +78,45 @@ def vendor():
     return Client(enforce_csrf_checks=True)
 
 
+def _format_problem(response, shape, *, body: bool = True) -> str | None:
+    """What is wrong with an answer in the family's format, if anything: a CSRF 403 or a 5xx,
+    another content type, or (body) a body not of the family's shape."""
+    if response.status_code == 403 or response.status_code >= 500:
+        return f"status {response.status_code}"
+    if not response["Content-Type"].startswith("application/json"):
+        return f"content type {response['Content-Type']}"
+    if body and not shape(response.json()):
+        return f"body {response.content[:120]!r}"
+    return None
+
+
+def _route_problem(response, canonical, path, send) -> str | None:
+    """An unknown call that is not the family's 404, or a variant path that answers otherwise than
+    its canonical path."""
+    if canonical is None:
+        if response.status_code != 404:
+            return f"an unknown call answered {response.status_code}"
+    elif canonical != path:
+        expected = send(canonical)
+        if (response.status_code, response.content) != (expected.status_code, expected.content):
+            return f"{response.status_code} differs from the call's {expected.status_code}"
+    return None
+
+
+def _capture(vendor, path: str, email: str, **headers):
+    """A Lead.Capture of one email at path: the response and the lead it names."""
+    from leads.models import Lead
+
+    response = vendor.post(
+        path,
+        data=f'[{{"Attribute":"EmailAddress","Value":"{email}"}}]',
+        content_type="application/json",
+        **headers,
+    )
+    assert response.status_code == 200, response.content
+    return response, Lead.objects.get(id=response.json()["Message"]["Id"])
+
+
 @pytest.mark.parametrize("method", METHODS)
 def test_every_path_under_a_family_prefix_answers_in_the_familys_format(vendor, method):
     # One test per method walks every route: a parametrised case per path would be ~2,000 tests.
@@ -90,35 +129,19 @@ def test_every_path_under_a_family_prefix_answers_in_the_familys_format(vendor, 
     failures = []
     for shape, canonical, path in CASES:
         response = send(path)
-        problem = None
-        if response.status_code == 403 or response.status_code >= 500:
-            problem = f"status {response.status_code}"
-        elif not response["Content-Type"].startswith("application/json"):
-            problem = f"content type {response['Content-Type']}"
-        elif method != "head" and not shape(response.json()):
-            problem = f"body {response.content[:120]!r}"
-        elif canonical is None and response.status_code != 404:
-            problem = f"an unknown call answered {response.status_code}"
-        elif canonical is not None and canonical != path:
-            expected = send(canonical)
-            if (response.status_code, response.content) != (expected.status_code, expected.content):
-                problem = f"{response.status_code} differs from the call's {expected.status_code}"
+        problem = _format_problem(response, shape, body=method != "head") or _route_problem(
+            response, canonical, path, send
+        )
         if problem:
             failures.append(f"{method.upper()} {path}: {problem}")
     assert failures == []
 
 
 def test_a_case_variant_path_captures_the_lead(vendor, ls_keys):
-    from leads.models import Lead
-
-    response = vendor.post(
-        f"/v2/LeadManagement.svc/lead.capture?{ls_keys}",
-        data='[{"Attribute":"EmailAddress","Value":"variant@example.com"}]',
-        content_type="application/json",
+    _, lead = _capture(
+        vendor, f"/v2/LeadManagement.svc/lead.capture?{ls_keys}", "variant@example.com"
     )
-    assert response.status_code == 200, response.content
-    lead_id = response.json()["Message"]["Id"]
-    assert Lead.objects.get(id=lead_id).email == "variant@example.com"
+    assert lead.email == "variant@example.com"
 
 
 def test_a_trailing_slash_convoso_insert_writes_the_lead(vendor, credential):
@@ -148,24 +171,15 @@ def test_the_answer_is_the_familys_json_whatever_the_accept_header_asks_for(vend
         response = vendor.post(
             path, data="a=b", content_type="application/x-www-form-urlencoded", HTTP_ACCEPT=accept
         )
-        if response.status_code == 406 or not response["Content-Type"].startswith(
-            "application/json"
-        ):
-            failures.append(f"{path}: {response.status_code} {response['Content-Type']}")
-        elif not shape(response.json()):
-            failures.append(f"{path}: body {response.content[:120]!r}")
+        problem = "status 406" if response.status_code == 406 else None
+        problem = problem or _format_problem(response, shape)
+        if problem:
+            failures.append(f"{path}: {problem}")
     assert failures == []
 
 
 def test_a_capture_asking_for_html_is_stored_and_answered_in_json(vendor, ls_keys):
-    from leads.models import Lead
-
-    response = vendor.post(
-        f"/v2/LeadManagement.svc/Lead.Capture?{ls_keys}",
-        data='[{"Attribute":"EmailAddress","Value":"browser@example.com"}]',
-        content_type="application/json",
-        HTTP_ACCEPT="text/html",
-    )
-    assert response.status_code == 200, response.content
+    path = f"/v2/LeadManagement.svc/Lead.Capture?{ls_keys}"
+    response, lead = _capture(vendor, path, "browser@example.com", HTTP_ACCEPT="text/html")
     assert response["Content-Type"].startswith("application/json")
-    assert Lead.objects.get(id=response.json()["Message"]["Id"]).email == "browser@example.com"
+    assert lead.email == "browser@example.com"
