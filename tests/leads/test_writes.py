@@ -58,6 +58,15 @@ def test_rows_insert_writes_what_bulk_create_writes():
     rows_insert(Lead, [fast])
     assert fast._state.adding is False
     assert comparable(fast) == comparable(orm)
+    # A few rows: one INSERT of several VALUES rows, each row its own values.
+    few = [lead_pair(user)[1] for _ in range(3)]
+    for i, lead in enumerate(few):
+        lead.first_name = f"Few{i}"
+    rows_insert(Lead, few)
+    assert [Lead.objects.get(pk=lead.pk).first_name for lead in few] == ["Few0", "Few1", "Few2"]
+    assert all(
+        comparable(lead) == {**comparable(orm), "first_name": lead.first_name} for lead in few
+    )
     # Past COPY_FROM_ROWS the rows go by COPY: the same values (tabs, newlines, backslashes,
     # quotes and JSON included).
     many = [lead_pair(user)[1] for _ in range(COPY_FROM_ROWS + 2)]
@@ -84,7 +93,7 @@ def test_rows_insert_writes_what_bulk_create_writes():
     assert all(a.created_by_id is None for a in stored)
 
 
-@pytest.mark.parametrize("rows", [1, COPY_FROM_ROWS])
+@pytest.mark.parametrize("rows", [1, 3, COPY_FROM_ROWS])
 def test_a_json_none_is_sql_null_and_json_text_is_json_as_bulk_create_stores_them(rows):
     def requests(tag):
         return [
