@@ -36,7 +36,7 @@ from leads.matching import Operation
 from leads.models import CaptureRequest, CaptureStatus
 from leads.wire import leadsquared as wire
 from leads.wire.leadsquared import build_request
-from leads.writes import rows_insert
+from leads.writes import model_new, rows_insert
 from settings_global.models import ApiCredential
 
 log = logging.getLogger(__name__)
@@ -85,8 +85,9 @@ def capture_request_accept(
     *, body: Any, query: dict[str, Any], credential: ApiCredential, remote_addr: str | None
 ) -> CaptureRequest:
     """Store an async capture; durable once this returns (one insert: the row is the queue)."""
-    request = CaptureRequest(
-        credential=credential,
+    request = model_new(
+        CaptureRequest,
+        credential_id=credential.pk,
         api_user_id=credential.user_id,
         body=body,
         query=query,
