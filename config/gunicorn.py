@@ -2,7 +2,7 @@
 
 Bind, workers and threads stay on the command line (BIND, WEB_CONCURRENCY, WEB_THREADS); this file
 adds what must hold in every deployment: an access log and an error log with no credential in them,
-and a cap of one connection per thread in each worker, so that a burst spreads over the workers.
+and a cap of a few connections per thread in each worker, so that a burst spreads over the workers.
 """
 
 from __future__ import annotations
@@ -36,13 +36,19 @@ class RedactingLogger(Logger):
 logger_class = RedactingLogger
 
 
+# Connections a worker holds per thread (unless --worker-connections says otherwise).
+CONNECTIONS_PER_THREAD = 4
+
+
 def post_fork(server, worker):
-    """Each worker holds at most as many connections as it has threads (unless
+    """Each worker holds at most CONNECTIONS_PER_THREAD connections per thread (unless
     --worker-connections says otherwise). gthread's default (1,000) let the first worker to wake
     accept every keep-alive connection of a burst while the others sat idle: measured with
     16 wrk connections and 2 workers, one worker at 88% CPU, the other at 0%, 106 captures/s;
     capped, both busy and 150/s. A connection past the cap waits in the listen backlog for the
-    next free worker."""
+    next free worker. A worker's requests beyond its threads wait their turn in its queue rather
+    than in more threads: threads of one process take turns on the GIL at every socket wait, and
+    with 8 threads each serving a connection the tail grew (docs/performance.md, round five)."""
     setting = worker.cfg.settings["worker_connections"]
     if setting.value == setting.default and hasattr(worker, "worker_connections"):
-        worker.worker_connections = max(1, worker.cfg.threads)
+        worker.worker_connections = max(1, worker.cfg.threads) * CONNECTIONS_PER_THREAD

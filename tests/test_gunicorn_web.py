@@ -200,3 +200,26 @@ def test_a_body_too_large_to_drain_is_answered_with_connection_close(web):
         first = _response(sock)
         assert first is not None and first[0] == 404
         assert first[1]["connection"] == "close"  # told, so it opens a new one
+
+
+def test_a_worker_serves_several_keep_alive_connections_per_thread(web):
+    """Each worker holds CONNECTIONS_PER_THREAD connections per thread: clients holding more
+    keep-alive connections than the worker has threads are all answered, their requests queued
+    in the worker for a free thread (a connection past the cap would wait unread)."""
+    from config.gunicorn import CONNECTIONS_PER_THREAD
+
+    port, _ = web
+    env = {k: v for k, v in os.environ.items() if k != "WEB_THREADS"}
+    threads = int(procfile_web(env)[procfile_web(env).index("--threads") + 1])
+    count = threads * CONNECTIONS_PER_THREAD
+    socks = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(count)]
+    try:
+        for _ in range(2):  # the second round on the same, kept-alive connections
+            for sock in socks:
+                sock.sendall(_request("GET", "/v1/other-call"))
+            answers = [_response(sock) for sock in socks]
+            assert [a[0] if a else None for a in answers] == [404] * count
+            assert all(a[1]["connection"] == "keep-alive" for a in answers)
+    finally:
+        for sock in socks:
+            sock.close()
