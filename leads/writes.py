@@ -30,10 +30,10 @@ from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 
-# From this many rows on, COPY (one more round trip than a pipelined executemany, but about half
-# its CPU here and on the server: 25 leads, 2.2 -> 1.2 ms of CPU, 10.7 -> 6.6 ms wall). Below it,
-# one multi-row INSERT: for a lead and its two activities, 187 -> 115 us of CPU here against
-# executemany's pipeline, which waits on the socket three times per statement instead of once.
+# From this many rows on, COPY (one more round trip than one INSERT, but against psycopg's pipelined
+# executemany about half its CPU here and on the server: 25 leads, 2.2 -> 1.2 ms of CPU, 10.7 ->
+# 6.6 ms wall). Below it, one multi-row INSERT: for a lead and its two activities, 187 -> 115 us
+# of CPU here against executemany's pipeline, which waits on the socket three times per statement.
 COPY_FROM_ROWS = 8
 
 # Field kinds whose attribute value is what the database gets (psycopg adapts it).
@@ -123,17 +123,16 @@ def rows_insert(model: type[models.Model], objs: list[models.Model]) -> None:
 @functools.cache
 def _values_sql(model: type[models.Model], rows: int) -> str:
     """INSERT INTO table (columns) VALUES (%s, ...), ... for this many rows."""
-    meta = model._meta
-    quote = connection.ops.quote_name
-    fields = _columns(model)
+    fields, table, columns = _columns(model)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    columns = ", ".join(quote(f.column) for f in fields)
-    return f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([row] * rows)}"
+    return f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * rows)}"
 
 
-def _columns(model: type[models.Model]) -> list[Any]:
-    """The fields an insert writes, in column order."""
-    return [f for f in model._meta.concrete_fields if not f.generated]
+def _columns(model: type[models.Model]) -> tuple[list[Any], str, str]:
+    """The fields an insert writes in column order, the quoted table and the column list."""
+    quote = connection.ops.quote_name
+    fields = [f for f in model._meta.concrete_fields if not f.generated]
+    return fields, quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields)
 
 
 @functools.cache
@@ -143,10 +142,8 @@ def _insert_plan(model: type[models.Model]) -> tuple[str, Any, list[tuple[int, A
     meta = model._meta
     if meta.pk.db_returning or meta.pk.get_internal_type() not in _AS_IS:
         raise TypeError(f"{meta.label}: rows_insert needs a primary key the application sets")
-    quote = connection.ops.quote_name
-    fields = _columns(model)
-    columns = ", ".join(quote(f.column) for f in fields)
-    copy_sql = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"
+    fields, table, columns = _columns(model)
+    copy_sql = f"COPY {table} ({columns}) FROM STDIN"
     converted = []
     for i, field in enumerate(fields):
         kind = field.get_internal_type()

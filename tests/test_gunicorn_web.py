@@ -209,9 +209,8 @@ def test_a_worker_serves_several_keep_alive_connections_per_thread(web):
     from config.gunicorn import CONNECTIONS_PER_THREAD
 
     port, _ = web
-    env = {k: v for k, v in os.environ.items() if k != "WEB_THREADS"}
-    threads = int(procfile_web(env)[procfile_web(env).index("--threads") + 1])
-    count = threads * CONNECTIONS_PER_THREAD
+    command = procfile_web(dict(os.environ))  # the web fixture's environment
+    count = int(command[command.index("--threads") + 1]) * CONNECTIONS_PER_THREAD
     socks = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(count)]
     try:
         for _ in range(2):  # the second round on the same, kept-alive connections
