@@ -387,7 +387,7 @@ def _decide_and_apply(rows: list[_Row], index: LeadIndex, rules: Any) -> None:
                     converted.append(decision.new_id)
                 row.result.created = True
                 row.result.affected_rows = 1
-                activities.append(_activity(row, lead, ActivityType.CREATED, now))
+                activities.append(_activity(row, lead, ActivityType.CREATED))
             else:
                 lead = decision.lead
                 changed = _apply_update(lead, row, account)
@@ -403,7 +403,7 @@ def _decide_and_apply(rows: list[_Row], index: LeadIndex, rules: Any) -> None:
                 row.result.updated = True
                 row.result.affected_rows = 1
             row.result.lead = lead
-            capture = _activity(row, lead, ActivityType.LEAD_CAPTURE, now)
+            capture = _activity(row, lead, ActivityType.LEAD_CAPTURE)
             row.result.activity = capture
             activities.append(capture)
         except IntakeError as error:
@@ -413,7 +413,7 @@ def _decide_and_apply(rows: list[_Row], index: LeadIndex, rules: Any) -> None:
             duplicate = error.code in (ReasonCode.DUPLICATE_EMAIL, ReasonCode.DUPLICATE_PHONE)
             if duplicate and decision.lead is not None:
                 activities.append(
-                    _activity(row, decision.lead, ActivityType.LEAD_CAPTURE, now, rejected=error)
+                    _activity(row, decision.lead, ActivityType.LEAD_CAPTURE, rejected=error)
                 )
     if creates:
         rows_insert(Lead, creates)
@@ -473,7 +473,7 @@ def _new_lead(row: _Row, new_id: str, account: Account | None, visitor: Visitor 
         fields["status"] = "New"
     if new_id:
         fields["id"] = uuid.UUID(new_id)
-    now = timezone.now()
+    # created_at and updated_at stay unset here: the insert stamps each row (auto_now_add).
     lead = model_new(
         Lead,
         **fields,
@@ -481,8 +481,6 @@ def _new_lead(row: _Row, new_id: str, account: Account | None, visitor: Visitor 
         phone_normalized=row.keys.phone,
         custom_fields=dict(request.custom_fields),
         custom_field_sets=dict(request.custom_field_sets),
-        created_at=now,
-        updated_at=now,
     )
     # The related objects through their descriptors: the lead holds them, no query reads them.
     if getattr(request.api_user, "pk", None):
@@ -553,9 +551,7 @@ def _apply_update(lead: Lead, row: _Row, account: Account | None) -> list[str]:
     return changed
 
 
-def _activity(
-    row: _Row, lead: Lead, kind: str, now: Any, rejected: IntakeError | None = None
-) -> Activity:
+def _activity(row: _Row, lead: Lead, kind: str, rejected: IntakeError | None = None) -> Activity:
     request = row.request
     data: dict[str, Any] = {
         "family": request.family,
@@ -567,7 +563,8 @@ def _activity(
         data["rejected"] = {"reason_code": rejected.code, "reason": rejected.message}
         note = f"Duplicate rejected: {rejected.message}"
     # By ids, not objects: no related-object descriptor per activity (a bulk call makes two
-    # per lead); nothing reads an activity's lead or user back from it.
+    # per lead); nothing reads an activity's lead or user back from it. The insert stamps
+    # created_at.
     return model_new(
         Activity,
         lead_id=lead.pk,
@@ -575,7 +572,6 @@ def _activity(
         note=note[:512],
         data=data,
         created_by_id=getattr(request.api_user, "pk", None),
-        created_at=now,
     )
 
 

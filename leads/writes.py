@@ -143,6 +143,9 @@ def _insert_plan(model: type[models.Model]) -> tuple[str, Any, list[tuple[int, A
     if meta.pk.db_returning or meta.pk.get_internal_type() not in _AS_IS:
         raise TypeError(f"{meta.label}: rows_insert needs a primary key the application sets")
     fields, table, columns = _columns(model)
+    if len(fields) < 2:
+        # attrgetter of one name gives the value, not a tuple; a lone primary key is no row.
+        raise TypeError(f"{meta.label}: rows_insert needs more than a primary key")
     copy_sql = f"COPY {table} ({columns}) FROM STDIN"
     converted = []
     for i, field in enumerate(fields):
@@ -156,11 +159,7 @@ def _insert_plan(model: type[models.Model]) -> tuple[str, Any, list[tuple[int, A
         for f in fields
         if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
     ]
-    # attrgetter of several names gives a tuple; the primary key alone is never a new row.
-    getter = operator.attrgetter(*(f.attname for f in fields))
-    if len(fields) < 2:
-        raise TypeError(f"{meta.label}: rows_insert needs more than a primary key")
-    return copy_sql, getter, converted, stamped
+    return copy_sql, operator.attrgetter(*(f.attname for f in fields)), converted, stamped
 
 
 def _copy(copy_sql: str, rows: list[list[Any]]) -> None:
