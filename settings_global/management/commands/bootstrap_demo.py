@@ -28,13 +28,13 @@ class Command(BaseCommand):
         demo_list = List.objects.select_related("campaign").order_by("id").first()
         keys_file = settings.BASE_DIR / "var" / "demo_api_credential.json"
         active = ApiCredential.objects.filter(user__username=DEMO_API_USER, is_active=True)
-        if not active.exists() or not keys_file.exists():
+        keys = _saved_keys(keys_file, active)
+        if keys is None:
             active.update(is_active=False)
-            issued = api_user_create(name=DEMO_API_USER)
+            keys = api_user_create(name=DEMO_API_USER).as_dict()
             keys_file.parent.mkdir(exist_ok=True)
-            keys_file.write_text(json.dumps(issued.as_dict(), indent=2))
+            keys_file.write_text(json.dumps(keys, indent=2))
             keys_file.chmod(0o600)
-        keys = json.loads(keys_file.read_text())
         self.stdout.write("")
         self.stdout.write("Admin:   http://127.0.0.1:8000/admin/  user admin, password admin")
         self.stdout.write("API docs: http://127.0.0.1:8000/api/docs/")
@@ -46,3 +46,15 @@ class Command(BaseCommand):
         for key, value in keys.items():
             self.stdout.write(f"  {key}: {value}")
         self.stdout.write("")
+
+
+def _saved_keys(keys_file, active) -> dict | None:
+    """The saved keys, if they are an active demo credential of this database: the file outlives
+    a database (another DATABASE_URL, a deleted SQLite file), and its keys must not."""
+    try:
+        keys = json.loads(keys_file.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(keys, dict) or not active.filter(access_key=keys.get("access_key")).exists():
+        return None
+    return keys
