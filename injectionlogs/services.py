@@ -10,6 +10,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from config.held_writes import write
 from config.redact import is_credential_name, redact_text
 from injectionlogs.models import FailedInjection, IntakeCount, IntakeOutcome
 from leads.errors import IntakeError
@@ -159,15 +160,14 @@ def _upsert(hour: datetime, counts: Counter, *, slot: int) -> None:
         ]:
             values.append("(%s, %s, %s, %s, %s, %s, %s, %s)")
             params += [hour_param, user_id or 0, family, operation, outcome, reason, slot, count]
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} "  # the table name is ours, the values are parameters
-                "(hour, api_user_id, family, operation, outcome, reason_code, slot, count) "
-                f"VALUES {', '.join(values)} "
-                "ON CONFLICT (hour, api_user_id, family, operation, outcome, reason_code, slot) "
-                f"DO UPDATE SET count = {table}.count + excluded.count",
-                params,
-            )
+        write(
+            f"INSERT INTO {table} "  # the table name is ours, the values are parameters
+            "(hour, api_user_id, family, operation, outcome, reason_code, slot, count) "
+            f"VALUES {', '.join(values)} "
+            "ON CONFLICT (hour, api_user_id, family, operation, outcome, reason_code, slot) "
+            f"DO UPDATE SET count = {table}.count + excluded.count",
+            params,
+        )
 
 
 PREVIEW_PREFIX = "preview:"

@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from config.held_writes import writes_together
 from injectionlogs.models import FailedInjection
 from injectionlogs.services import failure_new, failure_record, intake_counts_add
 from leads.candidates import lock_id, locked_leads, locked_leads_by_keys, locks_take
@@ -112,7 +113,8 @@ def leads_ingest(*, requests: list[IntakeRequest]) -> list[IntakeResult]:
     for row in rows:
         _prepare(row, region=rules.default_phone_region)
     live = [row for row in rows if row.result.error is None]
-    with transaction.atomic():
+    # The new rows and the rollup go as one statement, sent before the commit.
+    with transaction.atomic(), writes_together():
         if live:
             index = _load_candidates(live)
             stages_candidates_loaded(rows=live, index=index)

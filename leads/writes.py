@@ -24,11 +24,12 @@ import operator
 import time
 from typing import Any
 
-import psycopg
 from django.db import connection, models
 from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
+
+from config.held_writes import send_held, write
 
 # From this many rows on, COPY (one more round trip than one INSERT, but against psycopg's pipelined
 # executemany about half its CPU here and on the server: 25 leads, 2.2 -> 1.2 ms of CPU, 10.7 ->
@@ -106,15 +107,14 @@ def rows_insert(model: type[models.Model], objs: list[models.Model]) -> None:
         for i, prepare in converted:
             row[i] = prepare(row[i])
         rows.append(row)
-    connection.ensure_connection()
     if len(rows) >= COPY_FROM_ROWS:
+        send_held()  # COPY bypasses Django's cursor: what is held goes first
+        connection.ensure_connection()
         _copy(copy_sql, rows)
     else:
-        # Django's cursor wrapper (error translation, query logging) around psycopg's own
-        # cursor class: parameters bound by the server, dumped by psycopg's C adapters, instead
-        # of the connection's client-side binding quoting every value into the SQL in Python.
-        with connection._prepare_cursor(psycopg.Cursor(connection.connection)) as cursor:
-            cursor.execute(_values_sql(model, len(rows)), [v for row in rows for v in row])
+        # Bound by the server, dumped by psycopg's C adapters (not quoted into the SQL in
+        # Python); inside writes_together, held and sent with the writes after it.
+        write(_values_sql(model, len(rows)), [v for row in rows for v in row])
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias
