@@ -72,7 +72,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", ""), help="B4, e.g. 10000,1e6")
     p.add_argument("--connections", type=int, default=int(os.environ.get("BENCH_CONNECTIONS", 16)))
     p.add_argument("--web-workers", default=os.environ.get("BENCH_WEB_WORKERS", "3"))
-    p.add_argument("--web-threads", default=os.environ.get("BENCH_WEB_THREADS", "2"))
+    p.add_argument("--web-threads", default=os.environ.get("BENCH_WEB_THREADS", "1"))
     p.add_argument(
         "--drain",
         type=int,

@@ -40,38 +40,62 @@ def procfile_web(env: dict[str, str]) -> list[str]:
     return shlex.split(command)
 
 
-@pytest.fixture
-def web(tmp_path):
-    """(port, path of the server's combined output): the Procfile's web line on a free port."""
+def start_web(tmp_path, **env_overrides: str):
+    """(port, path of the server's combined output, its environment): the Procfile's web line on
+    a free port, with its defaults unless overridden."""
     port = free_port()
     db = connection.settings_dict
     env = {
         **os.environ,
         "BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "1",
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:"
         f"{db['PORT'] or 5432}/{db['NAME']}",
         "REDIS_URL": settings.REDIS_URL,
     }
+    for name in ("WEB_CONCURRENCY", "WEB_THREADS"):
+        env.pop(name, None)
+    env.update(env_overrides)
     output = tmp_path / "web.log"
     with output.open("wb") as sink:
         server = subprocess.Popen(
             procfile_web(env), cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT
         )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                pytest.fail(f"gunicorn did not start: {output.read_text()}")
+            time.sleep(0.2)
+    return server, port, output, env
+
+
+def _stop(server) -> None:
+    server.send_signal(signal.SIGTERM)
+    server.wait(15)
+
+
+@pytest.fixture
+def web(tmp_path):
+    """The Procfile's web process with its defaults: sync workers, a connection per request."""
+    server, port, output, _ = start_web(tmp_path)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    pytest.fail(f"gunicorn did not start: {output.read_text()}")
-                time.sleep(0.2)
         yield port, output
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(15)
+        _stop(server)
+
+
+@pytest.fixture
+def threaded_web(tmp_path):
+    """The web process with WEB_THREADS=2: gthread workers, keep-alive connections."""
+    server, port, output, env = start_web(tmp_path, WEB_CONCURRENCY="1", WEB_THREADS="2")
+    try:
+        yield port, env
+    finally:
+        _stop(server)
 
 
 def _request(method, path, body=b"", headers=None):
@@ -174,8 +198,8 @@ def test_the_access_log_holds_no_credential(web, credential):
     ],
 )
 @pytest.mark.parametrize("size", [10, 200_000, 4_000_000])
-def test_keep_alive_survives_an_answer_to_an_unread_body(web, method, path, status, size):
-    port, _ = web
+def test_keep_alive_survives_an_answer_to_an_unread_body(threaded_web, method, path, status, size):
+    port, _ = threaded_web
     body = b"[" + b"1," * (size // 2) + b"1]"
     with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
         sock.sendall(_request(method, path, body, {"Content-Type": "application/json"}))
@@ -189,8 +213,8 @@ def test_keep_alive_survives_an_answer_to_an_unread_body(web, method, path, stat
         assert second[0] == 404 and json.loads(second[2])["code"] == 404
 
 
-def test_a_body_too_large_to_drain_is_answered_with_connection_close(web):
-    port, _ = web
+def test_a_body_too_large_to_drain_is_answered_with_connection_close(threaded_web):
+    port, _ = threaded_web
     from config.keepalive import DRAIN_LIMIT
 
     with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
@@ -202,14 +226,14 @@ def test_a_body_too_large_to_drain_is_answered_with_connection_close(web):
         assert first[1]["connection"] == "close"  # told, so it opens a new one
 
 
-def test_a_worker_serves_several_keep_alive_connections_per_thread(web):
-    """Each worker holds CONNECTIONS_PER_THREAD connections per thread: clients holding more
-    keep-alive connections than the worker has threads are all answered, their requests queued
-    in the worker for a free thread (a connection past the cap would wait unread)."""
+def test_a_worker_serves_several_keep_alive_connections_per_thread(threaded_web):
+    """Each threaded worker holds CONNECTIONS_PER_THREAD connections per thread: clients holding
+    more keep-alive connections than the worker has threads are all answered, their requests
+    queued in the worker for a free thread (a connection past the cap would wait unread)."""
     from config.gunicorn import CONNECTIONS_PER_THREAD
 
-    port, _ = web
-    command = procfile_web(dict(os.environ))  # the web fixture's environment
+    port, env = threaded_web
+    command = procfile_web(env)
     count = int(command[command.index("--threads") + 1]) * CONNECTIONS_PER_THREAD
     socks = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(count)]
     try:
@@ -219,6 +243,44 @@ def test_a_worker_serves_several_keep_alive_connections_per_thread(web):
             answers = [_response(sock) for sock in socks]
             assert [a[0] if a else None for a in answers] == [404] * count
             assert all(a[1]["connection"] == "keep-alive" for a in answers)
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("POST", "/v2/LeadManagement.svc/Lead.Capture", 401),  # no keys: answered unread
+        ("POST", "/v1/no-such-call", 404),
+    ],
+)
+@pytest.mark.parametrize("size", [10, 4_000_000])
+def test_the_default_web_answers_in_full_and_says_it_closes(web, method, path, status, size):
+    """Sync workers: every answer says Connection: close and arrives whole, also to a request
+    whose body the app never read (a close with the body unread could reset the connection
+    before the client read the answer)."""
+    port, _ = web
+    body = b"[" + b"1," * (size // 2) + b"1]"
+    got = _call(port, method, path, body, {"Content-Type": "application/json"})
+    assert got is not None and got[0] == status
+    assert got[1]["connection"] == "close"
+    assert json.loads(got[2])
+
+
+def test_the_default_web_answers_more_connections_than_it_has_workers(web):
+    """Connections opened at once, more than the workers: each is answered in turn, none waits
+    unread behind another client's kept-alive connection."""
+    port, _ = web
+    command = procfile_web({})  # the defaults, as the fixture runs them
+    workers = int(command[command.index("--workers") + 1])
+    socks = [socket.create_connection(("127.0.0.1", port), timeout=20) for _ in range(4 * workers)]
+    try:
+        for sock in socks:
+            sock.sendall(_request("GET", "/v1/other-call"))
+        answers = [_response(sock) for sock in socks]
+        assert [a[0] if a else None for a in answers] == [404] * len(socks)
+        assert all(a[1]["connection"] == "close" for a in answers)
     finally:
         for sock in socks:
             sock.close()
