@@ -12,8 +12,10 @@ field) go through the ORM.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection
@@ -62,14 +64,16 @@ def locked_leads_by_keys(
     phones: set[str],
     *,
     with_list: bool = False,
+    also: Sequence[Any] = (),
 ) -> list[Lead]:
     """The common read on PostgreSQL: the leads with one of these ids, normalized emails or
     normalized phones, oldest first, locked FOR UPDATE (the leads, not their lists), after the
-    advisory locks. with_list: each lead's dialer list comes along (as select_related)."""
+    advisory locks. with_list: each lead's dialer list comes along (as select_related). also:
+    reads (sql, params) sent after it in the same round trip, their rows filled in."""
     sql, parts = _by_keys_sql(with_list)
     params = [sorted(ids), sorted(emails), sorted(phones)]
-    if lock_ids:
-        rows = _pipelined(lock_ids, sql, params)
+    if lock_ids or also:
+        rows = _pipelined(lock_ids, sql, params, also)
     else:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -85,12 +89,32 @@ def locked_leads_by_keys(
     return leads
 
 
-def _pipelined(lock_ids: list[int], sql: str, params: list) -> list[tuple]:
-    with connection.cursor() as lock_cursor, connection.cursor() as cursor:
+def _pipelined(
+    lock_ids: list[int], sql: str, params: list, also: Sequence[Any] = ()
+) -> list[tuple]:
+    """The locks, the read, then each of `also` (sql, params; its rows filled in), in order, in
+    one round trip."""
+    with contextlib.ExitStack() as stack:
+        lock_cursor, cursor = (stack.enter_context(connection.cursor()) for _ in range(2))
+        others = [stack.enter_context(connection.cursor()) for _ in also]
         with connection.connection.pipeline():
-            lock_cursor.execute(LOCK_SQL, [lock_ids])
+            if lock_ids:
+                lock_cursor.execute(LOCK_SQL, [lock_ids])
             cursor.execute(sql, params)
+            for other, read in zip(others, also, strict=True):
+                other.execute(read.sql, read.params)
+        for other, read in zip(others, also, strict=True):
+            read.rows = other.fetchall()
         return cursor.fetchall()
+
+
+def reads_run(reads: Sequence[Any]) -> None:
+    """Run the reads not yet run (sql, params), filling in their rows."""
+    for read in reads:
+        if read.rows is None:
+            with connection.cursor() as cursor:
+                cursor.execute(read.sql, read.params)
+                read.rows = cursor.fetchall()
 
 
 def model_columns(model: Any, alias: str, start: int = 0) -> tuple[list[str], tuple]:

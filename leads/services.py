@@ -19,7 +19,7 @@ from django.utils import timezone
 from config.held_writes import writes_together
 from injectionlogs.models import FailedInjection
 from injectionlogs.services import failure_new, failure_record, intake_counts_add
-from leads.candidates import lock_id, locked_leads, locked_leads_by_keys, locks_take
+from leads.candidates import lock_id, locked_leads, locked_leads_by_keys, locks_take, reads_run
 from leads.custom_fields import custom_fields_register
 from leads.errors import IntakeError, invalid_value, missing_field
 from leads.intake import IntakeRequest, IntakeResult, Origin, UpdateBehavior
@@ -27,7 +27,13 @@ from leads.matching import Action, DupScope, LeadIndex, MatchKeys, Operation, de
 from leads.models import Account, Activity, ActivityType, Lead, Visitor
 from leads.normalize import normalize_email, normalize_phone
 from leads.rollup import rollup_key, rules_that_would_refuse
-from leads.stages import stages_candidates_loaded, stages_dup_scope, stages_written
+from leads.stages import (
+    StageRead,
+    stages_candidates_loaded,
+    stages_dup_scope,
+    stages_reads,
+    stages_written,
+)
 from leads.vocabulary import ReasonCode
 from leads.writes import model_new, rows_insert
 from settings_global.services import global_settings_get
@@ -116,8 +122,9 @@ def leads_ingest(*, requests: list[IntakeRequest]) -> list[IntakeResult]:
     # The new rows and the rollup go as one statement, sent before the commit.
     with transaction.atomic(), writes_together():
         if live:
-            index = _load_candidates(live)
-            stages_candidates_loaded(rows=live, index=index)
+            reads = stages_reads(rows=live)
+            index = _load_candidates(live, list(reads.values()))
+            stages_candidates_loaded(rows=live, index=index, reads=reads)
             _decide_and_apply(live, index, rules)
             custom_fields_register(
                 requests=[r.request for r in live if r.result.error is None],
@@ -262,9 +269,9 @@ def _lock_keys(rows: list[_Row]) -> list[int]:
     return sorted({lock_id(k) for k in keys})
 
 
-def _load_candidates(rows: list[_Row]) -> LeadIndex:
-    """The locks and one query for every lead any request could match (one round trip), one
-    query for visitors, one for lists."""
+def _load_candidates(rows: list[_Row], reads: list[StageRead]) -> LeadIndex:
+    """The locks, one query for every lead any request could match and the stages' reads (one
+    round trip), one query for visitors."""
     index = LeadIndex()
     lock_ids = _lock_keys(rows)
     ids, emails, phones = set(), set(), set()
@@ -294,7 +301,9 @@ def _load_candidates(rows: list[_Row]) -> LeadIndex:
         locks_take(lock_ids)
         leads = []
     elif not searches and connection.vendor == "postgresql":
-        leads = locked_leads_by_keys(lock_ids, ids, emails, phones, with_list=bool(list_ids))
+        leads = locked_leads_by_keys(
+            lock_ids, ids, emails, phones, with_list=bool(list_ids), also=reads
+        )
     else:
         # FOR UPDATE (PostgreSQL; in one order, so no deadlock): a call that finds a lead by a
         # key this call did not lock waits for the writer and reads its changes, else its batch
@@ -306,6 +315,7 @@ def _load_candidates(rows: list[_Row]) -> LeadIndex:
         if list_ids:
             leads = leads.select_related("list")
         leads = locked_leads(leads, lock_ids)
+    reads_run(reads)  # those the candidate read did not take along
     for lead in leads:
         index.add(lead)
         if list_ids and lead.list is not None:

@@ -4,7 +4,8 @@ leads knows no app that extends it; an app registers its stage from its AppConfi
 dialer app does). Each hook runs once per call, with every live row of the call, so a stage
 costs a fixed number of queries per batch, never one per row:
 
-    validate -> lock -> load candidates -> candidates_loaded (may reject rows) ->
+    validate -> read (a stage's own query) -> lock -> load candidates, and the stages' reads in
+    the same round trip -> candidates_loaded (may reject rows) ->
     decide (dup_scope, per row, no query) -> bulk writes -> written (same transaction) -> log
 
 A stage reads its own options from IntakeRequest.dialer (typed loosely here: leads imports
@@ -14,6 +15,7 @@ nothing from the app that fills it).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from leads.matching import DupScope, LeadIndex
@@ -28,11 +30,27 @@ class StageRow(Protocol):
     list_obj: Any  # the list a new lead goes to (the dialer stage sets it)
 
 
+@dataclass
+class StageRead:
+    """A query a stage needs before it can judge the rows: the pipeline sends it after the locks,
+    with the candidate read (one round trip on PostgreSQL), and fills in its rows."""
+
+    sql: str
+    params: list[Any]
+    rows: list[tuple] | None = None
+
+
 class Stage(Protocol):
     name: str
 
-    def candidates_loaded(self, rows: Sequence[StageRow], index: LeadIndex) -> None:
-        """After the candidate lookup: load what the stage needs and reject rows it refuses."""
+    def read(self, rows: Sequence[StageRow]) -> StageRead | None:
+        """Before the candidate lookup: the stage's query for these rows (None: none to send)."""
+
+    def candidates_loaded(
+        self, rows: Sequence[StageRow], index: LeadIndex, read: StageRead | None
+    ) -> None:
+        """After the candidate lookup, with the rows of the stage's read: load what the stage
+        needs and reject rows it refuses."""
 
     def dup_scope(self, row: StageRow, *, insert_reject_duplicates: bool) -> DupScope | None:
         """Where a phone number counts as a duplicate for this row (None: the stage has no say)."""
@@ -50,9 +68,21 @@ def register(stage: Stage) -> Stage:
     return stage
 
 
-def stages_candidates_loaded(*, rows: Sequence[StageRow], index: LeadIndex) -> None:
+def stages_reads(*, rows: Sequence[StageRow]) -> dict[str, StageRead]:
+    """Each stage's read for these rows, by stage name (stages with none left out)."""
+    reads = {}
     for stage in STAGES.values():
-        stage.candidates_loaded(rows, index)
+        read = stage.read(rows)
+        if read is not None:
+            reads[stage.name] = read
+    return reads
+
+
+def stages_candidates_loaded(
+    *, rows: Sequence[StageRow], index: LeadIndex, reads: dict[str, StageRead]
+) -> None:
+    for stage in STAGES.values():
+        stage.candidates_loaded(rows, index, reads.get(stage.name))
 
 
 def stages_dup_scope(*, row: StageRow, insert_reject_duplicates: bool) -> DupScope | None:

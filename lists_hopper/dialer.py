@@ -1,8 +1,9 @@
 """The dialer as a stage of the intake pipeline (leads.stages): Convoso's insert options.
 
-After the candidate lookup it attaches each row's list and applies the DNC check (one query for
-the lists, one for the DNC numbers, per call); matching asks it for the duplicate scope
-(check_dup); after the writes it puts the accepted leads in their campaign's hopper.
+With the candidate lookup it reads the rows' lists and DNC entries (on PostgreSQL one statement,
+in the candidate read's round trip), then attaches each row's list and applies the DNC check;
+matching asks it for the duplicate scope (check_dup); after the writes it puts the accepted leads
+in their campaign's hopper.
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.db import connection
+
 from leads.errors import IntakeError
 from leads.matching import DupScope, LeadIndex
 from leads.models import Activity, ActivityType
-from leads.stages import StageRow, register
+from leads.stages import StageRead, StageRow, register
 from leads.vocabulary import ReasonCode
 from lists_hopper.models import HopperEntry, HopperState
-from lists_hopper.rules import dialer_lists_and_dnc
+from lists_hopper.rules import dialer_lists_and_dnc, lists_and_dnc_query, lists_and_dnc_rows
 
 
 @dataclass
@@ -35,16 +38,38 @@ class DialerOptions:
     update_if_found: bool = False
 
 
+def _lookup_keys(rows: Sequence[StageRow]) -> tuple[set[int], set[str]] | None:
+    """The list ids and the phones to look up on the DNC lists (None: no row has dialer
+    options)."""
+    dialer_rows = [r for r in rows if r.request.dialer is not None]
+    if not dialer_rows:
+        return None
+    list_ids = {r.request.dialer.list_id for r in dialer_rows}
+    phones = {r.keys.phone for r in dialer_rows if r.request.dialer.check_dnc and r.keys.phone}
+    return list_ids, phones
+
+
 class DialerStage:
     name = "dialer"
 
-    def candidates_loaded(self, rows: Sequence[StageRow], index: LeadIndex) -> None:
+    def read(self, rows: Sequence[StageRow]) -> StageRead | None:
+        """PostgreSQL: the lists and DNC lookup, sent with the candidate read."""
+        keys = _lookup_keys(rows)
+        if keys is None or connection.vendor != "postgresql":
+            return None  # no query for a call without dialer options; elsewhere, two queries
+        return StageRead(*lists_and_dnc_query(*keys))
+
+    def candidates_loaded(
+        self, rows: Sequence[StageRow], index: LeadIndex, read: StageRead | None
+    ) -> None:
+        keys = _lookup_keys(rows)
+        if keys is None:
+            return
+        if read is not None:
+            lists, hits = lists_and_dnc_rows(read.rows)
+        else:
+            lists, hits = dialer_lists_and_dnc(*keys)
         dialer_rows = [r for r in rows if r.request.dialer is not None]
-        if not dialer_rows:
-            return  # no query for a call without dialer options
-        list_ids = {r.request.dialer.list_id for r in dialer_rows}
-        dnc_rows = [r for r in dialer_rows if r.request.dialer.check_dnc and r.keys.phone]
-        lists, hits = dialer_lists_and_dnc(list_ids, {r.keys.phone for r in dnc_rows})
         for obj in lists.values():
             index.list_campaign[obj.id] = obj.campaign_id
             if obj.is_archived:

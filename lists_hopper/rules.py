@@ -22,10 +22,22 @@ def dialer_lists_and_dnc(
     if connection.vendor != "postgresql":
         lists = {obj.id: obj for obj in List.objects.filter(id__in=list_ids)}
         return lists, dnc_hits(phones) if phones else {}
-    sql, part, width = _lists_and_dnc_sql()
+    sql, params = lists_and_dnc_query(list_ids, phones)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [sorted(list_ids), sorted(phones)])
-        rows = cursor.fetchall()
+        cursor.execute(sql, params)
+        return lists_and_dnc_rows(cursor.fetchall())
+
+
+def lists_and_dnc_query(list_ids: set[int], phones: set[str]) -> tuple[str, list]:
+    """PostgreSQL: the one statement of dialer_lists_and_dnc, to send along with another read."""
+    return _lists_and_dnc_sql()[0], [sorted(list_ids), sorted(phones)]
+
+
+def lists_and_dnc_rows(
+    rows: list[tuple],
+) -> tuple[dict[int, List], dict[str, set[int | None]]]:
+    """What dialer_lists_and_dnc returns, from the rows of lists_and_dnc_query."""
+    _, part, width = _lists_and_dnc_sql()
     lists = {}
     hits: dict[str, set[int | None]] = {}
     for row in rows:

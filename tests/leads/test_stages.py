@@ -38,3 +38,26 @@ def test_leads_imports_nothing_from_lists_hopper():
             offenders[str(path.relative_to(LEADS_DIR))] = sorted(found)
     assert offenders == {}
     assert len(list(LEADS_DIR.glob("*.py"))) > 10  # the scan saw the app
+
+
+def test_the_dialer_reads_its_lists_and_dnc_with_the_candidates_on_postgresql():
+    """Its read goes in the candidate read's round trip on PostgreSQL; elsewhere it has none and
+    candidates_loaded queries for itself. A call without dialer options reads nothing."""
+    from types import SimpleNamespace
+
+    from django.db import connection
+
+    from lists_hopper.dialer import DialerOptions
+
+    def row(dialer):
+        return SimpleNamespace(
+            request=SimpleNamespace(dialer=dialer), keys=SimpleNamespace(phone="+12015550123")
+        )
+
+    stage = STAGES["dialer"]
+    read = stage.read([row(DialerOptions(list_id=4, check_dnc=True))])
+    if connection.vendor == "postgresql":
+        assert read is not None and read.params == [[4], ["+12015550123"]]
+    else:
+        assert read is None
+    assert stage.read([row(None)]) is None

@@ -186,3 +186,18 @@ def test_the_read_by_keys_brings_each_leads_list_along(django_assert_num_queries
         assert found[0].list == archived
         assert found[0].list.is_archived and found[0].list.campaign_id == campaign.pk
         assert found[1].list is None
+
+
+@postgres_only
+def test_reads_sent_with_the_candidate_read_get_their_rows():
+    from leads.candidates import lock_id
+    from leads.stages import StageRead
+
+    lead = LeadFactory(email_normalized="along@x.com")
+    first, second = StageRead("SELECT %s::int", [7]), StageRead("SELECT 'b' WHERE false", [])
+    with transaction.atomic():
+        leads = locked_leads_by_keys(
+            [lock_id("e:along@x.com")], set(), {"along@x.com"}, set(), also=[first, second]
+        )
+    assert [x.pk for x in leads] == [lead.pk]
+    assert first.rows == [(7,)] and second.rows == []
