@@ -117,14 +117,14 @@ def test_a_call_updating_a_lead_another_call_just_updated_keeps_its_changes(ls_k
     b_is_reading = threading.Event()
     original = services._load_candidates
 
-    def load_candidates(rows):
+    def load_candidates(rows, reads):
         if rows[0].keys.email == "ann@x.com":  # call A: B runs between A's read and its write
-            index = original(rows)
+            index = original(rows, reads)
             b_is_reading.wait(10)
             time.sleep(0.5)
             return index
         b_is_reading.set()
-        return original(rows)
+        return original(rows, reads)
 
     monkeypatch.setattr(services, "_load_candidates", load_candidates)
     url = f"{BULK}?{ls_keys}"
