@@ -21,7 +21,7 @@ from leads.models import Activity, ActivityType
 from leads.stages import StageRead, StageRow, register
 from leads.vocabulary import ReasonCode
 from lists_hopper.models import HopperEntry, HopperState
-from lists_hopper.rules import dialer_lists_and_dnc, lists_and_dnc_query, lists_and_dnc_rows
+from lists_hopper.rules import lists_and_dnc_orm, lists_and_dnc_query, lists_and_dnc_rows
 
 
 @dataclass
@@ -38,12 +38,12 @@ class DialerOptions:
     update_if_found: bool = False
 
 
-def _lookup_keys(rows: Sequence[StageRow]) -> tuple[set[int], set[str]] | None:
-    """The list ids and the phones to look up on the DNC lists (None: no row has dialer
-    options)."""
-    dialer_rows = [r for r in rows if r.request.dialer is not None]
-    if not dialer_rows:
-        return None
+def _dialer_rows(rows: Sequence[StageRow]) -> list[StageRow]:
+    return [r for r in rows if r.request.dialer is not None]
+
+
+def _lookup_keys(dialer_rows: Sequence[StageRow]) -> tuple[set[int], set[str]]:
+    """The list ids, and the phones to look up on the DNC lists."""
     list_ids = {r.request.dialer.list_id for r in dialer_rows}
     phones = {r.keys.phone for r in dialer_rows if r.request.dialer.check_dnc and r.keys.phone}
     return list_ids, phones
@@ -54,22 +54,21 @@ class DialerStage:
 
     def read(self, rows: Sequence[StageRow]) -> StageRead | None:
         """PostgreSQL: the lists and DNC lookup, sent with the candidate read."""
-        keys = _lookup_keys(rows)
-        if keys is None or connection.vendor != "postgresql":
-            return None  # no query for a call without dialer options; elsewhere, two queries
-        return StageRead(*lists_and_dnc_query(*keys))
+        dialer_rows = _dialer_rows(rows)
+        if not dialer_rows or connection.vendor != "postgresql":
+            return None  # no query for a call without dialer options; elsewhere, the ORM's
+        return StageRead(*lists_and_dnc_query(*_lookup_keys(dialer_rows)))
 
     def candidates_loaded(
         self, rows: Sequence[StageRow], index: LeadIndex, read: StageRead | None
     ) -> None:
-        keys = _lookup_keys(rows)
-        if keys is None:
+        dialer_rows = _dialer_rows(rows)
+        if not dialer_rows:
             return
         if read is not None:
             lists, hits = lists_and_dnc_rows(read.rows)
         else:
-            lists, hits = dialer_lists_and_dnc(*keys)
-        dialer_rows = [r for r in rows if r.request.dialer is not None]
+            lists, hits = lists_and_dnc_orm(*_lookup_keys(dialer_rows))
         for obj in lists.values():
             index.list_campaign[obj.id] = obj.campaign_id
             if obj.is_archived:

@@ -1,8 +1,10 @@
 """Dialer rules the intake pipeline applies to Convoso inserts: the lists and DNC lookups.
 
 On PostgreSQL both are one statement built once per process (the list rows, then the DNC rows,
-as a UNION ALL): compiling the two ORM queries had been about a millisecond of every insert, and
-sending them as two statements in psycopg's pipeline waited on the socket four times, not once.
+as a UNION ALL), which the dialer stage hands to the pipeline to send with the candidate read:
+compiling the two ORM queries had been about a millisecond of every insert, and sending them as
+two statements in psycopg's pipeline waited on the socket four times, not once. Other databases
+run the two ORM queries.
 """
 
 from __future__ import annotations
@@ -15,28 +17,24 @@ from leads.candidates import instance_from_row, model_columns
 from lists_hopper.models import DncEntry, List
 
 
-def dialer_lists_and_dnc(
+def lists_and_dnc_orm(
     list_ids: set[int], phones: set[str]
 ) -> tuple[dict[int, List], dict[str, set[int | None]]]:
-    """The lists by id, and each listed E.164 number's barred campaign ids (None: account-wide)."""
-    if connection.vendor != "postgresql":
-        lists = {obj.id: obj for obj in List.objects.filter(id__in=list_ids)}
-        return lists, dnc_hits(phones) if phones else {}
-    sql, params = lists_and_dnc_query(list_ids, phones)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return lists_and_dnc_rows(cursor.fetchall())
+    """Other databases: the lists by id, and each listed E.164 number's barred campaign ids
+    (None: account-wide)."""
+    lists = {obj.id: obj for obj in List.objects.filter(id__in=list_ids)}
+    return lists, dnc_hits(phones) if phones else {}
 
 
 def lists_and_dnc_query(list_ids: set[int], phones: set[str]) -> tuple[str, list]:
-    """PostgreSQL: the one statement of dialer_lists_and_dnc, to send along with another read."""
+    """PostgreSQL: the one statement of the lookup, to send along with another read."""
     return _lists_and_dnc_sql()[0], [sorted(list_ids), sorted(phones)]
 
 
 def lists_and_dnc_rows(
     rows: list[tuple],
 ) -> tuple[dict[int, List], dict[str, set[int | None]]]:
-    """What dialer_lists_and_dnc returns, from the rows of lists_and_dnc_query."""
+    """What lists_and_dnc_orm returns, from the rows of lists_and_dnc_query."""
     _, part, width = _lists_and_dnc_sql()
     lists = {}
     hits: dict[str, set[int | None]] = {}
