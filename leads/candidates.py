@@ -2,8 +2,8 @@
 could match, FOR UPDATE, in one round trip.
 
 On PostgreSQL the locks are advisory transaction locks, taken in one order by everyone (no
-deadlock), and psycopg's pipeline sends them and the SELECT together: the server runs them in
-order, so the SELECT (and its snapshot) starts only once every lock is held. The common read (by
+deadlock), and they and the SELECT go as one message of several statements: the server runs them
+in order, so the SELECT (and its snapshot) starts only once every lock is held. The common read (by
 id, email and phone) is SQL built once per process, whose rows become leads through the fields'
 own converters: compiling the ORM query cost about a millisecond a call. It brings each lead's
 dialer list along when asked (as select_related). Other reads (a SearchBy field, a custom
@@ -12,12 +12,12 @@ field) go through the ORM.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 from collections.abc import Sequence
 from typing import Any
 
+import psycopg
 from django.db import connection
 
 from leads.models import Lead
@@ -48,7 +48,7 @@ def locked_leads(queryset: Any, lock_ids: list[int]) -> Any:
         return queryset
     compiler = queryset.query.get_compiler(using=queryset.db)
     sql, params = compiler.as_sql()
-    rows = _pipelined(lock_ids, sql, params)
+    rows = _one_message(lock_ids, sql, params)
     start, end = compiler.klass_info["select_fields"][0], compiler.klass_info["select_fields"][-1]
     names = [column[0].target.attname for column in compiler.select[start : end + 1]]
     return [
@@ -73,7 +73,7 @@ def locked_leads_by_keys(
     sql, parts = _by_keys_sql(with_list)
     params = [sorted(ids), sorted(emails), sorted(phones)]
     if lock_ids or also:
-        rows = _pipelined(lock_ids, sql, params, also)
+        rows = _one_message(lock_ids, sql, params, also)
     else:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -89,23 +89,33 @@ def locked_leads_by_keys(
     return leads
 
 
-def _pipelined(
+def _one_message(
     lock_ids: list[int], sql: str, params: list, also: Sequence[Any] = ()
 ) -> list[tuple]:
-    """The locks, the read, then each of `also` (sql, params; its rows filled in), in order, in
-    one round trip."""
-    with contextlib.ExitStack() as stack:
-        lock_cursor, cursor = (stack.enter_context(connection.cursor()) for _ in range(2))
-        others = [stack.enter_context(connection.cursor()) for _ in also]
-        with connection.connection.pipeline():
-            if lock_ids:
-                lock_cursor.execute(LOCK_SQL, [lock_ids])
-            cursor.execute(sql, params)
-            for other, read in zip(others, also, strict=True):
-                other.execute(read.sql, read.params)
-        for other, read in zip(others, also, strict=True):
-            read.rows = other.fetchall()
-        return cursor.fetchall()
+    """The locks, the read, then each of `also` (sql, params; its rows filled in), in order, as
+    one message: the statements joined by semicolons, their parameters quoted by psycopg in
+    Python (a client-side binding cursor, whatever the connection's own binding), sent with
+    PostgreSQL's simple query protocol, whose statements the server runs in order. The cursor
+    holds each statement's result; nextset() steps to the next."""
+    statements, values = [], []
+    if lock_ids:
+        statements.append(LOCK_SQL)
+        values.append(lock_ids)
+    statements.append(sql)
+    values.extend(params)
+    for read in also:
+        statements.append(read.sql)
+        values.extend(read.params)
+    connection.ensure_connection()
+    with connection._prepare_cursor(psycopg.ClientCursor(connection.connection)) as cursor:
+        cursor.execute("; ".join(statements), values)
+        if lock_ids:
+            cursor.nextset()
+        rows = cursor.fetchall()
+        for read in also:
+            cursor.nextset()
+            read.rows = cursor.fetchall()
+    return rows
 
 
 def reads_run(reads: Sequence[Any]) -> None:

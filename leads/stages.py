@@ -33,7 +33,8 @@ class StageRow(Protocol):
 @dataclass
 class StageRead:
     """A query a stage needs before it can judge the rows: the pipeline sends it after the locks,
-    with the candidate read (one round trip on PostgreSQL), and fills in its rows."""
+    with the candidate read (one message, so one round trip, on PostgreSQL), and fills in its
+    rows. One statement, with no semicolon of its own."""
 
     sql: str
     params: list[Any]

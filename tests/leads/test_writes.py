@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from leads.candidates import locked_leads_by_keys
@@ -201,3 +201,32 @@ def test_reads_sent_with_the_candidate_read_get_their_rows():
         )
     assert [x.pk for x in leads] == [lead.pk]
     assert first.rows == [(7,)] and second.rows == []
+
+
+@postgres_only
+def test_the_locks_the_read_and_the_reads_go_as_one_message_whatever_the_binding():
+    """One statement text, so one round trip; quoted on the client even where the connection's
+    own cursors bind on the server (DATABASE_SERVER_SIDE_BINDING), which cannot send several
+    statements at once."""
+    import psycopg
+    from django.test.utils import CaptureQueriesContext
+
+    from leads.candidates import lock_id
+    from leads.stages import StageRead
+
+    lead = LeadFactory(email_normalized="one@x.com")
+    read = StageRead("SELECT %s::text", ["it's; here"])
+    connection.ensure_connection()
+    factory = connection.connection.cursor_factory
+    connection.connection.cursor_factory = psycopg.Cursor  # server-side binding
+    try:
+        with transaction.atomic(), CaptureQueriesContext(connection) as ctx:
+            leads = locked_leads_by_keys(
+                [lock_id("e:one@x.com")], set(), {"one@x.com"}, set(), also=[read]
+            )
+    finally:
+        connection.connection.cursor_factory = factory
+    assert [x.pk for x in leads] == [lead.pk]
+    assert read.rows == [("it's; here",)]
+    sent = [q["sql"] for q in ctx.captured_queries if "pg_advisory_xact_lock" in q["sql"]]
+    assert len(sent) == 1 and 'FROM "leads_lead"' in sent[0] and "it''s; here" in sent[0]
