@@ -127,6 +127,35 @@ def test_a_capture_sends_its_new_rows_and_its_rollup_as_one_statement(client, ls
         assert len(inserts) == 3, inserts
 
 
+@postgres_only
+@pytest.mark.usefixtures("_settings_row")
+def test_psycopg_keeps_the_conversion_of_a_captures_statements(client, ls_keys, monkeypatch):
+    """The held writes have more parameters than psycopg keeps by default (50): config.postgresql
+    raises its limits, so a capture's statements are converted once, not on every call."""
+    from psycopg import _queries
+
+    url = f"/v2/LeadManagement.svc/Lead.Capture?{ls_keys}"
+
+    def capture(n: int) -> None:
+        body = json.dumps(attrs(EmailAddress=f"c{n}@x.com", Phone=f"201555{n:04}", FirstName="C"))
+        assert client.post(url, body, content_type="application/json").status_code == 200
+
+    capture(1)
+    converted = []
+    for name in ("_query2pg_nocache", "_query2pg_client_nocache"):
+        original = getattr(_queries, name)
+
+        def counted(query, *args, _original=original, **kwargs):
+            converted.append(query)
+            return _original(query, *args, **kwargs)
+
+        monkeypatch.setattr(_queries, name, counted)
+    with CaptureQueriesContext(connection) as ctx:
+        capture(2)
+    assert any(q.startswith("WITH w0 AS (INSERT") for q in writes(ctx))
+    assert converted == []
+
+
 @pytest.fixture
 def _settings_row(db):
     from settings_global.services import global_settings_get

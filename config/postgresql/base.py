@@ -6,6 +6,8 @@ the request. Under load that is one round trip more per request. A server that d
 closes its socket, and an idle connection has nothing else to read: so a connection whose socket
 has nothing to read is live, and is used without the ping. One with something to read (the
 server's goodbye, or end of file) gets Django's own ping, which fails and reconnects, as before.
+
+Importing it also lets psycopg keep the conversion of longer statements (below).
 """
 
 from __future__ import annotations
@@ -13,6 +15,16 @@ from __future__ import annotations
 import select
 
 from django.db.backends.postgresql import base
+from psycopg import _queries
+
+# psycopg turns a statement's %s placeholders into the protocol's form with a regular expression,
+# and keeps the result (an LRU of 128 statements) only for statements of up to 4,096 bytes and 50
+# parameters, so that an ORM's INSERTs of ever more rows do not fill it. A capture's held writes
+# (config.held_writes: the lead, its activities and the rollup as one statement) have 57, and were
+# converted anew on every call: 115 us of 57 placeholders. The intake's statements come in a few
+# shapes (a few-row INSERT holds at most 7 rows: leads.writes.COPY_FROM_ROWS), so they are kept.
+_queries.MAX_CACHED_STATEMENT_LENGTH = 16_384
+_queries.MAX_CACHED_STATEMENT_PARAMS = 500
 
 
 def _has_news(connection) -> bool:
