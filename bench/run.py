@@ -453,12 +453,19 @@ def drain(procs: Procs, url: str, port: int, path: str, args: argparse.Namespace
             wrk(port, path, "async", args, BENCH_API_KEY=keys["api_key"])
         args.duration = saved
         total = conn.execute(PENDING).fetchone()[0]
+        # Claimed by the stopped worker and not finished: their lease (30 s) must run out first.
+        held = conn.execute(
+            "SELECT count(*) FROM leads_capturerequest WHERE status = 'In-Process'"
+        ).fetchone()[0]
         procs.start("worker")
         t0 = None
         deadline = time.monotonic() + max(120, total / 5)
+        progress: list[int] = []  # pending, once a second from the first drained request
         while True:
             pending = conn.execute(PENDING).fetchone()[0]
             now = time.perf_counter()
+            if t0 is not None and now - t0 >= len(progress):
+                progress.append(pending)
             if t0 is None and pending < total:
                 t0 = now
                 # From the first drained request: not the worker's start-up (imports).
@@ -482,7 +489,9 @@ def drain(procs: Procs, url: str, port: int, path: str, args: argparse.Namespace
         "p50_ms": None,
         "p99_ms": None,
         "errors": failed + pending,
-        "note": f"{total} queued ({before} left from accept), one worker process",
+        "note": f"{total} queued ({before} left from accept, {held} of them In-Process), "
+        "one worker process",
+        "pending_each_second": progress,
     }
 
 
