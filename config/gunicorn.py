@@ -19,8 +19,9 @@ directly, or to keep connections alive, set WEB_THREADS to 2 or more (gthread).
 from __future__ import annotations
 
 import logging
+import traceback
 
-from gunicorn.glogging import Logger
+from gunicorn.glogging import Logger, SafeAtoms
 
 from config.redact import RedactingFormatter
 
@@ -42,6 +43,63 @@ class RedactingLogger(Logger):
                 redacting = RedactingFormatter(formatter._fmt, formatter.datefmt)
                 redacting._style = formatter._style
                 handler.setFormatter(redacting)
+
+    def access(self, resp, req, environ, request_time):
+        """gunicorn's access line, its atoms computed as the format asks for them."""
+        if not self.access_log_enabled:
+            return
+        try:
+            self.access_log.info(
+                self.cfg.access_log_format, LazyAtoms(self, resp, req, environ, request_time)
+            )
+        except Exception:
+            self.error(traceback.format_exc())
+
+
+class LazyAtoms(dict):
+    """gunicorn's SafeAtoms for one access line, each atom computed when the format asks for it.
+
+    gunicorn builds all of them for every request (some sixty: every request and response
+    header and every environ entry, each escaped) and the default format reads nine: 61 us a
+    line, of which 25 us the atoms. The nine are computed here as gunicorn's Logger.atoms
+    computes them; any other atom comes from gunicorn's own atoms, built on the first ask."""
+
+    def __init__(self, logger, resp, req, environ, request_time):
+        # Not empty: logging takes a lone non-empty mapping as the format's arguments.
+        super().__init__(_="-")
+        self.logger, self.resp, self.req = logger, resp, req
+        self.environ, self.request_time = environ, request_time
+        self.rest = None
+
+    def __getitem__(self, key):
+        environ = self.environ
+        if key == "h":
+            value = environ.get("REMOTE_ADDR", "-")
+        elif key == "l":
+            value = "-"
+        elif key == "u":
+            value = self.logger._get_user(environ) or "-"
+        elif key == "t":
+            value = self.logger.now()
+        elif key == "r":
+            value = f"{environ['REQUEST_METHOD']} {environ['RAW_URI']} {environ['SERVER_PROTOCOL']}"
+        elif key == "s":
+            value = self.resp.status
+            if isinstance(value, str):
+                value = value.split(None, 1)[0]
+        elif key == "b":
+            sent = getattr(self.resp, "sent", None)
+            value = sent is not None and str(sent) or "-"
+        elif key == "f":
+            value = environ.get("HTTP_REFERER", "-")
+        elif key == "a":
+            value = environ.get("HTTP_USER_AGENT", "-")
+        else:
+            if self.rest is None:
+                atoms = self.logger.atoms(self.resp, self.req, environ, self.request_time)
+                self.rest = SafeAtoms(atoms)
+            return self.rest[key]
+        return value.replace('"', '\\"') if isinstance(value, str) else value  # as SafeAtoms
 
 
 logger_class = RedactingLogger
