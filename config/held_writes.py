@@ -29,6 +29,8 @@ from typing import Any
 import psycopg
 from django.db import connection
 
+from config.postgresql.base import wrapped_cursor
+
 # The parameters of one statement: the protocol allows 65,535; held writes stay well below.
 MAX_HELD_PARAMS = 30_000
 
@@ -106,8 +108,6 @@ def _together(statements: list[tuple[str, list[Any]]]) -> tuple[str, list[Any]]:
 
 
 def _execute(sql: str, params: list[Any]) -> None:
-    # Django's cursor wrapper (error translation, query logging) around psycopg's own cursor:
-    # the parameters bound by the server, dumped by psycopg's C adapters.
-    connection.ensure_connection()
-    with connection._prepare_cursor(psycopg.Cursor(connection.connection)) as cursor:
+    # psycopg's own cursor class: the parameters bound by the server, dumped by its C adapters.
+    with wrapped_cursor(psycopg.Cursor) as cursor:
         cursor.execute(sql, params)

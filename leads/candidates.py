@@ -20,6 +20,7 @@ from typing import Any
 import psycopg
 from django.db import connection
 
+from config.postgresql.base import wrapped_cursor
 from leads.models import Lead
 
 LOCK_SQL = (
@@ -39,8 +40,9 @@ def locks_take(lock_ids: list[int]) -> None:
             cursor.execute(LOCK_SQL, [lock_ids])
 
 
-def locked_leads(queryset: Any, lock_ids: list[int]) -> Any:
-    """An ORM read of candidates after the locks, both in one round trip where it can."""
+def locked_leads(queryset: Any, lock_ids: list[int], also: Sequence[Any] = ()) -> Any:
+    """An ORM read of candidates after the locks, both in one round trip where it can, and
+    `also` (as locked_leads_by_keys) with them."""
     if not lock_ids:
         return queryset
     if queryset.query.select_related:
@@ -48,7 +50,7 @@ def locked_leads(queryset: Any, lock_ids: list[int]) -> Any:
         return queryset
     compiler = queryset.query.get_compiler(using=queryset.db)
     sql, params = compiler.as_sql()
-    rows = _one_message(lock_ids, sql, params)
+    rows = _one_message(lock_ids, sql, params, also)
     start, end = compiler.klass_info["select_fields"][0], compiler.klass_info["select_fields"][-1]
     names = [column[0].target.attname for column in compiler.select[start : end + 1]]
     return [
@@ -106,8 +108,7 @@ def _one_message(
     for read in also:
         statements.append(read.sql)
         values.extend(read.params)
-    connection.ensure_connection()
-    with connection._prepare_cursor(psycopg.ClientCursor(connection.connection)) as cursor:
+    with wrapped_cursor(psycopg.ClientCursor) as cursor:
         cursor.execute("; ".join(statements), values)
         if lock_ids:
             cursor.nextset()

@@ -314,7 +314,7 @@ def _load_candidates(rows: list[_Row], reads: list[StageRead]) -> LeadIndex:
         leads = leads.select_for_update(of=("self",))
         if list_ids:
             leads = leads.select_related("list")
-        leads = locked_leads(leads, lock_ids)
+        leads = locked_leads(leads, lock_ids, also=reads)
     reads_run(reads)  # those the candidate read did not take along
     for lead in leads:
         index.add(lead)

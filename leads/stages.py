@@ -4,8 +4,9 @@ leads knows no app that extends it; an app registers its stage from its AppConfi
 dialer app does). Each hook runs once per call, with every live row of the call, so a stage
 costs a fixed number of queries per batch, never one per row:
 
-    validate -> read (a stage's own query) -> lock -> load candidates, and the stages' reads in
-    the same round trip -> candidates_loaded (may reject rows) ->
+    validate -> read (each stage names its query) -> lock, load candidates and run the stages'
+    queries (after the locks, in one round trip on PostgreSQL) -> candidates_loaded (may reject
+    rows) ->
     decide (dup_scope, per row, no query) -> bulk writes -> written (same transaction) -> log
 
 A stage reads its own options from IntakeRequest.dialer (typed loosely here: leads imports

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import select
 
+from django.db import connection as default_connection
 from django.db.backends.postgresql import base
 from psycopg import _queries
 
@@ -51,3 +52,12 @@ class DatabaseWrapper(base.DatabaseWrapper):
             self.health_check_done = True
             return
         super().close_if_health_check_failed()
+
+
+def wrapped_cursor(cursor_class):
+    """A psycopg cursor of this class on the default connection, inside Django's cursor wrapper
+    (error translation, query logging, execute wrappers): for a statement that needs another
+    binding than the connection's own (server-side for the held writes, client-side for the
+    candidate read's several statements in one message)."""
+    default_connection.ensure_connection()
+    return default_connection._prepare_cursor(cursor_class(default_connection.connection))
