@@ -187,11 +187,35 @@ def test_the_access_log_holds_no_credential(web, credential):
     assert "secretKey=[redacted]" in log  # redacted, not dropped: the line still shows the call
 
 
+def test_the_web_process_accepts_an_async_capture(web, credential):
+    """POST /lead/capture through gunicorn, answered by the accept's own WSGI path: the row is
+    stored before the answer, with the keys left out, and the access line is redacted."""
+    from leads.models import CaptureRequest, CaptureStatus
+
+    port, output = web
+    ls = f"accessKey={credential.access_key}&secretKey=secret-{credential.access_key}"
+    body = json.dumps(attrs(EmailAddress="web-async@example.com")).encode()
+    headers = {"Content-Type": "application/json", "x-api-key": f"apikey-{credential.access_key}"}
+    got = _call(port, "POST", f"/lead/capture?{ls}&LeadUpdateBehavior=DoNotUpdate", body, headers)
+    assert got is not None and got[0] == 200, got
+    answer = json.loads(got[2])
+    assert got[1]["content-type"] == "application/json"
+    assert got[1]["x-content-type-options"] == "nosniff"
+    row = CaptureRequest.objects.get(pk=answer["RequestID"])
+    assert row.status == CaptureStatus.IN_QUEUE
+    assert row.query == {"LeadUpdateBehavior": "DoNotUpdate"}
+    assert row.body == json.loads(body)
+    time.sleep(0.5)
+    log = output.read_text()
+    assert "secretKey=[redacted]" in log and f"secret-{credential.access_key}" not in log
+
+
 @pytest.mark.parametrize(
     ("method", "path", "status"),
     [
         ("POST", "/v2/LeadManagement.svc/LeadsMetaData.Get", 405),  # a GET-only call
         ("POST", "/v2/LeadManagement.svc/Lead.Capture", 401),  # no keys: answered unread
+        ("POST", "/lead/capture", 401),  # the accept's own WSGI path (leads.api.accept_wsgi)
         ("POST", "/v1/no-such-call", 404),
         ("PUT", "/api/v1/leads/", 401),
         ("POST", "/admin/login/", 403),  # CSRF
@@ -252,6 +276,7 @@ def test_a_worker_serves_several_keep_alive_connections_per_thread(threaded_web)
     ("method", "path", "status"),
     [
         ("POST", "/v2/LeadManagement.svc/Lead.Capture", 401),  # no keys: answered unread
+        ("POST", "/lead/capture", 401),
         ("POST", "/v1/no-such-call", 404),
     ],
 )

@@ -180,6 +180,11 @@ class AsyncCaptureView(AsyncView):
     idempotent = True
 
     def post(self, request: Any, *args: Any, **kwargs: Any) -> Response:
+        return Response(self.accept(request))
+
+    def accept(self, request: Any) -> dict[str, str]:
+        """The accept itself, on a Django or DRF request: the answer's body, or an ApiError.
+        leads.api.accept_wsgi calls it ahead of Django's middleware and DRF's dispatch."""
         credential = self.authenticate_async(request, keys_required=True)
         body, error = self.read_body(request)
         if error is None and not isinstance(body, list):
@@ -196,7 +201,7 @@ class AsyncCaptureView(AsyncView):
         capture = capture_request_accept(
             body=body, query=query, credential=credential, remote_addr=remote_addr
         )
-        return Response({"Status": ACCEPTED, "RequestID": str(capture.pk)})
+        return {"Status": ACCEPTED, "RequestID": str(capture.pk)}
 
 
 @extend_schema(
