@@ -93,28 +93,37 @@ class LeadIndex:
     # Convoso: the leads per list, and each list's campaign and archived state.
     list_campaign: dict[int, int] = field(default_factory=dict)
     archived_lists: set[int] = field(default_factory=set)
+    # Where each lead (by id) was filed: its keys change in place when a row updates it, so
+    # they are kept as they were at add(), for remove() to find.
+    filed: dict[str, list[tuple[dict, Any]]] = field(default_factory=dict)
 
     def add(self, lead: Any) -> None:
         key = str(lead.id)
         if key in self.by_id:
             self.remove(self.by_id[key])
         self.by_id[key] = lead
+        places: list[tuple[dict, Any]] = []
         if lead.email_normalized:
-            self.by_email[lead.email_normalized].append(lead)
+            places.append((self.by_email, lead.email_normalized))
         if lead.phone_normalized:
-            self.by_phone[lead.phone_normalized].append(lead)
+            places.append((self.by_phone, lead.phone_normalized))
         for name in self.search_fields:
             value = field_value(lead, name)
             if value:
-                self.by_search[(name, value)].append(lead)
+                places.append((self.by_search, (name, value)))
+        for bucket, bucket_key in places:
+            bucket[bucket_key].append(lead)
+        self.filed[key] = places
 
     def remove(self, lead: Any) -> None:
-        """Drop a lead's old keys before it is re-added with changed ones."""
-        old = self.by_id.pop(str(lead.id), lead)
-        for bucket in (self.by_email, self.by_phone, self.by_search):
-            for key, leads in bucket.items():
-                if any(item is old for item in leads):
-                    bucket[key] = [item for item in leads if item is not old]
+        """Drop a lead's old keys before it is re-added with changed ones: only the buckets it
+        was filed under (scanning them all made a batch of updates quadratic)."""
+        key = str(lead.id)
+        old = self.by_id.pop(key, lead)
+        for bucket, bucket_key in self.filed.pop(key, ()):
+            leads = bucket.get(bucket_key)
+            if leads and any(item is old for item in leads):
+                bucket[bucket_key] = [item for item in leads if item is not old]
 
     def update(self, lead: Any) -> None:
         self.remove(lead)

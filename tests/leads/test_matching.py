@@ -278,3 +278,37 @@ def test_insert_update_if_found_updates_instead_of_rejecting():
     decision = decide(Operation.INSERT, MatchKeys(phone="+12015550123"), index(held), scope=scope)
     assert decision.action == Action.UPDATE
     assert decision.lead is held
+
+
+def test_an_updated_lead_is_found_by_its_new_keys_only():
+    """A row changes a lead in place; update() refiles it: its old email, phone and searched
+    custom field no longer find it, its new ones do, and the other leads under a shared key
+    stay where they were."""
+    ann = lead(P1, "ann@x.com", "+12015550123", mx_City="Pune")
+    twin = lead(P2, "twin@x.com", "+12015550123", mx_City="Pune")  # same phone and city
+    idx = index(ann, twin, search_fields={"mx_City"})
+    ann.email_normalized, ann.phone_normalized = "ann@new.com", "+12015550777"
+    ann.custom_fields["mx_City"] = "Goa"
+    idx.update(ann)
+
+    assert idx.email("ann@x.com") is None
+    assert idx.email("ann@new.com") is ann
+    assert idx.phone("+12015550123") is twin
+    assert idx.phone("+12015550777") is ann
+    assert idx.search("mx_City", "Pune") is twin
+    assert idx.search("mx_City", "Goa") is ann
+    assert idx.by_id[P1] is ann
+
+    idx.update(ann)  # refiled twice: still one entry under each key
+    assert idx.by_phone["+12015550777"] == [ann]
+    assert idx.by_search[("mx_City", "Goa")] == [ann]
+
+
+def test_a_lead_added_again_under_its_id_replaces_the_old_copy():
+    old = lead(P1, "ann@x.com", "+12015550123")
+    new = lead(P1, "ann@y.com", "+12015550123")
+    idx = index(old)
+    idx.add(new)
+    assert idx.email("ann@x.com") is None
+    assert idx.email("ann@y.com") is new
+    assert idx.by_phone["+12015550123"] == [new]
