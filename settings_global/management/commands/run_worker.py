@@ -26,6 +26,10 @@ def _exit(*_):
     raise SystemExit(0)
 
 
+def _already_stopping(*_):
+    log.info("stopping: the running capture batch finishes first")
+
+
 class Command(BaseCommand):
     help = "Run the background worker: the async capture drain and the TASKS_BACKEND's tasks."
 
@@ -54,6 +58,12 @@ class Command(BaseCommand):
             else:
                 self._tasks_forever(worker_id, stop)
         finally:
+            # From here on a signal only says "stop" again. honcho signals the whole process
+            # group and bin/forever passes the signal on, so the worker gets it twice; the task
+            # worker's own handler exits at the second, which killed the drain mid-batch and
+            # left its claims In-Process until their lease ran out (30 s).
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, _already_stopping)
             stop.set()
             drain.join(60)  # let the running batch commit
 
@@ -122,4 +132,8 @@ class Command(BaseCommand):
                 excluded_queue_names=[],
             )
             worker.configure_signals()
+            # Its own handler exits at once when idle and at a second signal; this one lets the
+            # loop end after the running task, however many signals come.
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: setattr(worker, "running", False))
             worker.run()

@@ -1,0 +1,84 @@
+"""The Procfile's worker, stopped as honcho stops it: the batch it is running commits first.
+
+honcho signals the whole process group, and bin/forever passes the signal on to the worker too,
+so the worker gets SIGTERM twice. The second used to reach the task worker's own handler, which
+exits at once: the drain thread died mid-batch, and its claims waited out their lease (30 s)
+In-Process before any worker could take them again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import signal
+import subprocess
+import time
+
+import pytest
+from django.db.models import Count
+
+from leads.models import CaptureRequest, CaptureStatus
+from tests.factories import CaptureRequestFactory
+from tests.helpers import ON_POSTGRES, attrs
+from tests.servers import ROOT
+from tests.servers import test_database_env as database_env
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL (the worker shares the test DB)"),
+    pytest.mark.django_db(transaction=True),
+]
+
+
+def procfile(name: str) -> list[str]:
+    """A Procfile line's command, with ${VAR:-default} expanded to its default."""
+    line = next(
+        line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith(f"{name}:")
+    )
+    command = re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: m[2], line.split(":", 1)[1])
+    return shlex.split(command)
+
+
+def _in_process() -> int:
+    return CaptureRequest.objects.filter(status=CaptureStatus.IN_PROCESS).count()
+
+
+def test_a_stopped_worker_finishes_its_batch_and_leaves_no_claim(credential, tmp_path):
+    CaptureRequest.objects.bulk_create(
+        CaptureRequestFactory.build(
+            credential=credential,
+            api_user=credential.user,
+            body=attrs(EmailAddress=f"stop{i}@example.com", FirstName="Stop"),
+        )
+        for i in range(1500)
+    )
+    log = tmp_path / "worker.log"
+    with log.open("wb") as sink:
+        worker = subprocess.Popen(
+            procfile("worker"),
+            cwd=ROOT,
+            env=database_env(),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a process group of its own, as honcho starts it
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while _in_process() == 0:  # a batch is claimed and running
+            assert worker.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.005)
+        os.killpg(worker.pid, signal.SIGTERM)  # as honcho stops it
+        worker.wait(60)
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(10)
+    counts = dict(
+        CaptureRequest.objects.values("status").annotate(n=Count("pk")).values_list("status", "n")
+    )
+    assert counts.get(CaptureStatus.IN_PROCESS, 0) == 0, (counts, log.read_text())
+    assert counts.get(CaptureStatus.SUCCESS, 0) > 0, json.dumps(counts)
+    assert set(counts) <= {CaptureStatus.SUCCESS, CaptureStatus.IN_QUEUE}, counts
