@@ -7,8 +7,12 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
+from django.db import connections
 
 # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still
 # plain synchronous ones.
@@ -33,18 +37,30 @@ CHROMIUM_ARGS = [
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def page():
+@contextmanager
+def browser_page(**context_options: Any) -> Iterator[Any]:
+    """A page of headless Chromium, with context_options for its browser context."""
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"no Chromium at {CHROMIUM}")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context()
+        context = browser.new_context(**context_options)
         context.set_default_timeout(15_000)
         yield context.new_page()
+        # Between its sync calls Playwright marks its event loop as running in this thread, and
+        # asgiref then keeps Django's connections apart from the thread's usual ones: the test's
+        # own connection is closed here, while that holds, or it stays open until the test
+        # database is dropped ("being accessed by other users").
+        connections.close_all()
         context.close()
         browser.close()
+
+
+@pytest.fixture
+def page():
+    with browser_page() as opened:
+        yield opened
 
 
 def post_form(url: str, fields: dict[str, str]) -> tuple[int, bytes]:

@@ -16,7 +16,7 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 from leads.models import Lead  # noqa: E402
 from tests.factories import LeadFactory, StaffFactory  # noqa: E402
-from tests.test_admin_browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.test_admin_browser import browser_page  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -25,18 +25,10 @@ SCREENSHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
 
 @pytest.fixture
 def page():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(
-            timezone_id="Asia/Kolkata", viewport={"width": 1366, "height": 768}
-        )
-        context.set_default_timeout(15_000)
-        yield context.new_page()
-        context.close()
-        browser.close()
+    with browser_page(
+        timezone_id="Asia/Kolkata", viewport={"width": 1366, "height": 768}
+    ) as opened:
+        yield opened
 
 
 def test_staff_find_a_lead_by_phone_in_another_format(live_server, client, ls_keys, page):
