@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from leads.api.idempotency import HEADER as IDEMPOTENCY_KEY
-from leads.api.idempotency import idempotency_begin, idempotency_finish
+from leads.api.idempotency import idempotency_begin
 from leads.errors import (
     ApiError,
     IdempotentReplay,
@@ -30,6 +30,7 @@ from leads.errors import (
     ServiceUnavailable,
     UnknownApi,
 )
+from leads.idempotency import idempotency_finish
 from leads.intake import Origin
 from leads.wire import client_addr, query_dict
 from settings_global.ratelimit import count as count_call

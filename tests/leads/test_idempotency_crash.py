@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from leads.api.idempotency import STALE_AFTER
+from leads.idempotency import STALE_AFTER
 from leads.models import IdempotencyKey, Lead
 from tests.helpers import ON_POSTGRES, attrs
 
