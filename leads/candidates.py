@@ -15,13 +15,22 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 from django.db import connection
 
 from config.postgresql.base import wrapped_cursor
 from leads.models import Lead
+
+
+class Read(Protocol):
+    """A read sent with the candidate read (leads.stages.StageRead): its rows filled in."""
+
+    sql: str
+    params: list[Any]
+    rows: list[tuple] | None
+
 
 LOCK_SQL = (
     "SELECT count(pg_advisory_xact_lock(k)) FROM "
@@ -40,7 +49,7 @@ def locks_take(lock_ids: list[int]) -> None:
             cursor.execute(LOCK_SQL, [lock_ids])
 
 
-def locked_leads(queryset: Any, lock_ids: list[int], also: Sequence[Any] = ()) -> Any:
+def locked_leads(queryset: Any, lock_ids: list[int], also: Sequence[Read] = ()) -> Any:
     """An ORM read of candidates after the locks, both in one round trip where it can, and
     `also` (as locked_leads_by_keys) with them."""
     if not lock_ids:
@@ -66,7 +75,7 @@ def locked_leads_by_keys(
     phones: set[str],
     *,
     with_list: bool = False,
-    also: Sequence[Any] = (),
+    also: Sequence[Read] = (),
 ) -> list[Lead]:
     """The common read on PostgreSQL: the leads with one of these ids, normalized emails or
     normalized phones, oldest first, locked FOR UPDATE (the leads, not their lists), after the
@@ -92,7 +101,7 @@ def locked_leads_by_keys(
 
 
 def _one_message(
-    lock_ids: list[int], sql: str, params: list, also: Sequence[Any] = ()
+    lock_ids: list[int], sql: str, params: list, also: Sequence[Read] = ()
 ) -> list[tuple]:
     """The locks, the read, then each of `also` (sql, params; its rows filled in), in order, as
     one message: the statements joined by semicolons, their parameters quoted by psycopg in
@@ -119,7 +128,7 @@ def _one_message(
     return rows
 
 
-def reads_run(reads: Sequence[Any]) -> None:
+def reads_run(reads: Sequence[Read]) -> None:
     """Run the reads not yet run (sql, params), filling in their rows."""
     for read in reads:
         if read.rows is None:
