@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import socket
 import subprocess
 import sys
@@ -20,6 +22,16 @@ from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def procfile_command(name: str, env: dict[str, str]) -> list[str]:
+    """A Procfile line's command, with ${VAR:-default} expanded as honcho's shell would."""
+    line = next(
+        line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith(f"{name}:")
+    )
+    command = line.split(":", 1)[1]
+    command = re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: env.get(m[1]) or m[2], command)
+    return shlex.split(command)
 
 
 def free_port() -> int:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import shlex
 import signal
 import socket
 import subprocess
@@ -18,7 +16,7 @@ from django.conf import settings
 from django.db import connection
 
 from tests.helpers import ON_POSTGRES, attrs
-from tests.servers import free_port
+from tests.servers import free_port, procfile_command
 
 pytestmark = [
     pytest.mark.postgres,
@@ -31,13 +29,7 @@ SECRET = "Zq9SeCrEt"
 
 
 def procfile_web(env: dict[str, str]) -> list[str]:
-    """The Procfile's web command, with ${VAR:-default} expanded as honcho's shell would."""
-    line = next(
-        line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:")
-    )
-    command = line.split(":", 1)[1]
-    command = re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: env.get(m[1]) or m[2], command)
-    return shlex.split(command)
+    return procfile_command("web", env)
 
 
 def start_web(tmp_path, **env_overrides: str):

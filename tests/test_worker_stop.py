@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import shlex
 import signal
 import subprocess
 import time
@@ -22,7 +20,7 @@ from django.db.models import Count
 from leads.models import CaptureRequest, CaptureStatus
 from tests.factories import CaptureRequestFactory
 from tests.helpers import ON_POSTGRES, attrs
-from tests.servers import ROOT
+from tests.servers import ROOT, procfile_command
 from tests.servers import test_database_env as database_env
 
 pytestmark = [
@@ -30,15 +28,6 @@ pytestmark = [
     pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL (the worker shares the test DB)"),
     pytest.mark.django_db(transaction=True),
 ]
-
-
-def procfile(name: str) -> list[str]:
-    """A Procfile line's command, with ${VAR:-default} expanded to its default."""
-    line = next(
-        line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith(f"{name}:")
-    )
-    command = re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: m[2], line.split(":", 1)[1])
-    return shlex.split(command)
 
 
 def _in_process() -> int:
@@ -57,7 +46,7 @@ def test_a_stopped_worker_finishes_its_batch_and_leaves_no_claim(credential, tmp
     log = tmp_path / "worker.log"
     with log.open("wb") as sink:
         worker = subprocess.Popen(
-            procfile("worker"),
+            procfile_command("worker", {}),
             cwd=ROOT,
             env=database_env(),
             stdout=sink,

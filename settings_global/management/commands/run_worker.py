@@ -30,6 +30,12 @@ def _already_stopping(*_):
     log.info("stopping: the running capture batch finishes first")
 
 
+def _on_stop_signals(handler) -> None:
+    """What SIGTERM and SIGINT do from now on (honcho and bin/forever send either, or both)."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, handler)
+
+
 class Command(BaseCommand):
     help = "Run the background worker: the async capture drain and the TASKS_BACKEND's tasks."
 
@@ -62,8 +68,7 @@ class Command(BaseCommand):
             # group and bin/forever passes the signal on, so the worker gets it twice; the task
             # worker's own handler exits at the second, which killed the drain mid-batch and
             # left its claims In-Process until their lease ran out (30 s).
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, _already_stopping)
+            _on_stop_signals(_already_stopping)
             stop.set()
             drain.join(60)  # let the running batch commit
 
@@ -82,8 +87,7 @@ class Command(BaseCommand):
 
     @staticmethod
     def _wait_for_signal(stop: threading.Event) -> None:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
+        _on_stop_signals(lambda *_: stop.set())
         while not stop.is_set():
             stop.wait(1)
 
@@ -94,8 +98,7 @@ class Command(BaseCommand):
         while not stop.is_set():
             # Between two runs of the backend's worker (which installs its own handlers), a
             # signal stops us at once, even in the back-off's sleep.
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, _exit)
+            _on_stop_signals(_exit)
             started = time.monotonic()
             try:
                 self._tasks_once(worker_id)
@@ -134,6 +137,5 @@ class Command(BaseCommand):
             worker.configure_signals()
             # Its own handler exits at once when idle and at a second signal; this one lets the
             # loop end after the running task, however many signals come.
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, lambda *_: setattr(worker, "running", False))
+            _on_stop_signals(lambda *_: setattr(worker, "running", False))
             worker.run()
