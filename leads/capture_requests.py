@@ -26,10 +26,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import psycopg
+from django.contrib.auth import get_user_model
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 
+from config.postgresql.base import wrapped_cursor
 from leads import services
 from leads.errors import IntakeError
 from leads.matching import Operation
@@ -113,7 +116,8 @@ def _claimable(now: datetime) -> Q:
     lease_over = Q(status=CaptureStatus.IN_PROCESS) & (
         Q(leased_until__isnull=True) | Q(leased_until__lt=now)
     )
-    return queued | lease_over
+    # Unfinished: what the queue's partial index holds (see CaptureRequest.Meta).
+    return Q(finished_at__isnull=True) & (queued | lease_over)
 
 
 def capture_requests_claim(
@@ -204,32 +208,71 @@ def _error_body(error: IntakeError) -> dict[str, Any]:
     return wire.error_body(error)
 
 
-def _outcomes_save(rows: list[CaptureRequest]) -> None:
-    """Write the batch's outcomes in one executemany (pipelined by psycopg): bulk_update's CASE
-    expressions cost more Python than the whole pipeline."""
-    meta = CaptureRequest._meta
-    field = meta.get_field
-    cast = "::jsonb" if connection.vendor == "postgresql" else ""
+@dataclass(frozen=True)
+class Outcome:
+    """What a run of one request wrote back to its row."""
+
+    pk: uuid.UUID
+    status: str
+    reason: str
+    result: dict[str, Any]
+    lead_id: uuid.UUID | None
+
+
+def _outcomes_save(outcomes: list[Outcome], now: datetime) -> None:
+    """Write the batch's outcomes. PostgreSQL: one UPDATE joined to the outcomes sent as arrays,
+    one statement whatever the batch size (it was one UPDATE per request); elsewhere one
+    executemany."""
+    table = CaptureRequest._meta.db_table
+    finished = CaptureRequest._meta.get_field("finished_at").get_db_prep_value(now, connection)
+    if connection.vendor == "postgresql":
+        sql = (
+            f'UPDATE "{table}" AS r SET "status" = o.status, "status_reason" = o.reason, '
+            '"result" = o.result::jsonb, "lead_id" = o.lead, "next_attempt_at" = NULL, '
+            '"leased_until" = NULL, "finished_at" = %s, "updated_at" = %s '
+            "FROM unnest(%s::varchar[], %s::text[], %s::text[], %s::uuid[], %s::uuid[]) "
+            'AS o(status, reason, result, lead, id) WHERE r."id" = o.id'
+        )
+        columns = [
+            [o.status for o in outcomes],
+            [o.reason for o in outcomes],
+            [json.dumps(o.result, ensure_ascii=False) for o in outcomes],
+            [o.lead_id for o in outcomes],
+            [o.pk for o in outcomes],
+        ]
+        # Bound by the server: psycopg's C adapters dump the arrays (a client-side cursor
+        # would quote every element in Python).
+        with wrapped_cursor(psycopg.Cursor) as cursor:
+            cursor.execute(sql, [finished, finished, *columns])
+        return
+    field = CaptureRequest._meta.get_field
     sql = (
-        f'UPDATE "{meta.db_table}" SET "status" = %s, "status_reason" = %s, '
-        f'"result" = %s{cast}, "lead_id" = %s, "next_attempt_at" = NULL, '
-        f'"leased_until" = NULL, "finished_at" = %s, "updated_at" = %s WHERE "id" = %s'
+        f'UPDATE "{table}" SET "status" = %s, "status_reason" = %s, "result" = %s, '
+        '"lead_id" = %s, "next_attempt_at" = NULL, "leased_until" = NULL, "finished_at" = %s, '
+        '"updated_at" = %s WHERE "id" = %s'
     )
-    dates = field("finished_at")
     params = [
         (
-            row.status,
-            row.status_reason,
-            json.dumps(row.result, ensure_ascii=False),
-            field("lead").get_db_prep_value(row.lead_id, connection),
-            dates.get_db_prep_value(row.finished_at, connection),
-            dates.get_db_prep_value(row.updated_at, connection),
-            field("id").get_db_prep_value(row.pk, connection),
+            o.status,
+            o.reason,
+            json.dumps(o.result, ensure_ascii=False),
+            field("lead").get_db_prep_value(o.lead_id, connection),
+            finished,
+            finished,
+            field("id").get_db_prep_value(o.pk, connection),
         )
-        for row in rows
+        for o in outcomes
     ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
+
+
+def _outcome(pk: uuid.UUID, result: services.IntakeResult) -> Outcome:
+    if result.error is not None:  # lead-level: final, and logged by the pipeline
+        return Outcome(
+            pk, CaptureStatus.FAILURE, result.error.message, _error_body(result.error), None
+        )
+    return Outcome(pk, CaptureStatus.SUCCESS, SUCCEEDED, capture_message(result), result.lead.pk)
 
 
 def _run(claims: list[Claim], worker_id: str) -> dict[uuid.UUID, str]:
@@ -240,44 +283,32 @@ def _run(claims: list[Claim], worker_id: str) -> dict[uuid.UUID, str]:
     with transaction.atomic():
         rows = [
             row
-            for row in CaptureRequest.objects.select_for_update(of=("self",))
-            .select_related("api_user")
-            .only("id", "body", "query", "remote_addr", "attempts", "created_at", "api_user")
+            for row in CaptureRequest.objects.select_for_update()
             .filter(pk__in=list(attempt), status=CaptureStatus.IN_PROCESS, claimed_by=worker_id)
             .order_by("created_at")
+            .values_list(
+                "pk", "attempts", "body", "query", "remote_addr", "api_user_id", named=True
+            )
             if row.attempts == attempt[row.pk]
         ]
         if not rows:
             return {}
+        users = get_user_model().objects.in_bulk({row.api_user_id for row in rows} - {None})
         intakes = [
             build_request(
                 operation=Operation.CAPTURE,
                 endpoint=ENDPOINT,
                 body=row.body,
                 query=row.query or {},
-                api_user=row.api_user,
+                api_user=users.get(row.api_user_id),
                 remote_addr=row.remote_addr,
             )
             for row in rows
         ]
         results = services.leads_ingest(requests=intakes)
-        now = timezone.now()
-        for row, result in zip(rows, results, strict=True):
-            if result.error is not None:  # lead-level: final, and logged by the pipeline
-                row.status = CaptureStatus.FAILURE
-                row.status_reason = result.error.message
-                row.result = _error_body(result.error)
-            else:
-                row.status = CaptureStatus.SUCCESS
-                row.status_reason = SUCCEEDED
-                row.result = capture_message(result)
-                row.lead = result.lead
-            row.next_attempt_at = None
-            row.leased_until = None
-            row.finished_at = now
-            row.updated_at = now
-        _outcomes_save(rows)
-    return {row.pk: row.status for row in rows}
+        outcomes = [_outcome(row.pk, result) for row, result in zip(rows, results, strict=True)]
+        _outcomes_save(outcomes, timezone.now())
+    return {outcome.pk: outcome.status for outcome in outcomes}
 
 
 def _close_if_broken() -> None:

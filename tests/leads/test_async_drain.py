@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import OperationalError, connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -80,6 +81,46 @@ def test_one_drain_runs_a_whole_batch_through_one_pipeline_call(credential, monk
     assert Lead.objects.count() == 5
     assert Activity.objects.filter(type=ActivityType.LEAD_CAPTURE).count() == 5
     assert capture_requests_drain(worker_id="w1") == 0  # nothing left
+
+
+def queue_statements(ctx) -> list[str]:
+    return [q["sql"] for q in ctx.captured_queries if "leads_capturerequest" in q["sql"]]
+
+
+@postgres_only
+def test_a_batch_reads_and_writes_the_queue_in_as_many_statements_whatever_its_size(credential):
+    """The claim (with its look for spent requests), the rows' lock and read, and the outcomes:
+    as many statements for 3 requests as for 40, none of them sent once per request (the
+    outcomes were an executemany, and a rejected request's row was read again for its lead)."""
+    statements = []
+    for good_ones, bad_ones in ((2, 1), (37, 3)):
+        good = queued(credential, good_ones)
+        bad = [
+            CaptureRequestFactory(
+                credential=credential, api_user=credential.user, body=attrs(EmailAddress="nope")
+            )
+            for _ in range(bad_ones)
+        ]
+        with CaptureQueriesContext(connection) as ctx:
+            assert capture_requests_drain(worker_id="w1") == good_ones + bad_ones
+        statements.append(queue_statements(ctx))
+        for capture in good:
+            capture.refresh_from_db()
+            assert capture.status == CaptureStatus.SUCCESS
+            assert capture.status_reason == capture_requests.SUCCEEDED
+            assert capture.result["Message"]["Id"] == str(capture.lead_id)
+            assert capture.finished_at is not None
+            assert (capture.leased_until, capture.next_attempt_at) == (None, None)
+        for capture in bad:
+            capture.refresh_from_db()
+            assert (capture.status, capture.lead_id, capture.result["Status"]) == (
+                CaptureStatus.FAILURE,
+                None,
+                "Error",
+            )
+            assert capture.status_reason == FailedInjection.objects.latest("created_at").reason
+    assert [len(sent) for sent in statements] == [4, 4]
+    assert not [sql for sent in statements for sql in sent if " times: " in sql]
 
 
 def test_a_request_that_breaks_the_pipeline_holds_back_none_of_its_batch(credential, monkeypatch):
