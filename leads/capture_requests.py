@@ -219,30 +219,36 @@ class Outcome:
 
 
 def _outcomes_save(outcomes: list[Outcome], now: datetime) -> None:
-    """Write the batch's outcomes. PostgreSQL: one UPDATE joined to the outcomes sent as arrays,
-    one statement whatever the batch size (it was one UPDATE per request); elsewhere one
-    executemany."""
+    """Write the batch's outcomes. PostgreSQL: one UPDATE joined to the outcomes sent as one
+    JSON document, one statement whatever the batch size; elsewhere one executemany."""
     table = CaptureRequest._meta.db_table
     finished = CaptureRequest._meta.get_field("finished_at").get_db_prep_value(now, connection)
     if connection.vendor == "postgresql":
         sql = (
             f'UPDATE "{table}" AS r SET "status" = o.status, "status_reason" = o.reason, '
-            '"result" = o.result::jsonb, "lead_id" = o.lead, "next_attempt_at" = NULL, '
+            '"result" = o.result, "lead_id" = o.lead, "next_attempt_at" = NULL, '
             '"leased_until" = NULL, "finished_at" = %s, "updated_at" = %s '
-            "FROM unnest(%s::varchar[], %s::text[], %s::text[], %s::uuid[], %s::uuid[]) "
-            'AS o(status, reason, result, lead, id) WHERE r."id" = o.id'
+            "FROM jsonb_to_recordset(%s::jsonb) "
+            "AS o(id uuid, status varchar, reason text, result jsonb, lead uuid) "
+            'WHERE r."id" = o.id'
         )
-        columns = [
-            [o.status for o in outcomes],
-            [o.reason for o in outcomes],
-            [json.dumps(o.result, ensure_ascii=False) for o in outcomes],
-            [o.lead_id for o in outcomes],
-            [o.pk for o in outcomes],
-        ]
-        # Bound by the server: psycopg's C adapters dump the arrays (a client-side cursor
-        # would quote every element in Python).
+        # The outcomes as one JSON document: json's C encoder writes it, where psycopg would
+        # dump arrays of them element by element in Python.
+        document = json.dumps(
+            [
+                {
+                    "id": str(o.pk),
+                    "status": o.status,
+                    "reason": o.reason,
+                    "result": o.result,
+                    "lead": str(o.lead_id) if o.lead_id is not None else None,
+                }
+                for o in outcomes
+            ],
+            ensure_ascii=False,
+        )
         with wrapped_cursor(psycopg.Cursor) as cursor:
-            cursor.execute(sql, [finished, finished, *columns])
+            cursor.execute(sql, [finished, finished, document])
         return
     field = CaptureRequest._meta.get_field
     sql = (
