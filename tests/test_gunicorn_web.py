@@ -9,14 +9,13 @@ import signal
 import socket
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.db import connection
 
 from tests.helpers import ON_POSTGRES, attrs
-from tests.servers import free_port, procfile_command
+from tests.servers import ROOT, free_port, procfile_command
 
 pytestmark = [
     pytest.mark.postgres,
@@ -24,12 +23,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-ROOT = Path(__file__).resolve().parent.parent
 SECRET = "Zq9SeCrEt"
-
-
-def procfile_web(env: dict[str, str]) -> list[str]:
-    return procfile_command("web", env)
 
 
 def start_web(tmp_path, **env_overrides: str):
@@ -50,7 +44,7 @@ def start_web(tmp_path, **env_overrides: str):
     output = tmp_path / "web.log"
     with output.open("wb") as sink:
         server = subprocess.Popen(
-            procfile_web(env), cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT
+            procfile_command("web", env), cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT
         )
     deadline = time.monotonic() + 30
     while True:
@@ -249,7 +243,7 @@ def test_a_worker_serves_several_keep_alive_connections_per_thread(threaded_web)
     from config.gunicorn import CONNECTIONS_PER_THREAD
 
     port, env = threaded_web
-    command = procfile_web(env)
+    command = procfile_command("web", env)
     count = int(command[command.index("--threads") + 1]) * CONNECTIONS_PER_THREAD
     socks = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(count)]
     try:
@@ -289,7 +283,7 @@ def test_the_default_web_answers_more_connections_than_it_has_workers(web):
     """Connections opened at once, more than the workers: each is answered in turn, none waits
     unread behind another client's kept-alive connection."""
     port, _ = web
-    command = procfile_web({})  # the defaults, as the fixture runs them
+    command = procfile_command("web", {})  # the defaults, as the fixture runs them
     workers = int(command[command.index("--workers") + 1])
     socks = [socket.create_connection(("127.0.0.1", port), timeout=20) for _ in range(4 * workers)]
     try:
