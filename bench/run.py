@@ -38,7 +38,6 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
@@ -287,6 +286,9 @@ B0_CLIENTS = 8
 def _b0_worker(job: tuple[str, str, int, float]) -> tuple[int, list[float]]:
     import psycopg
 
+    sys.path.insert(0, str(ROOT))
+    from leads.ids import new_id  # the application's own keys: version 7 UUIDs
+
     url, kind, worker, seconds = job
     latencies: list[float] = []
     rows = 0
@@ -332,7 +334,7 @@ def _b0_worker(job: tuple[str, str, int, float]) -> tuple[int, list[float]]:
             with conn.transaction():
                 if kind == "insert":
                     # Finished, so that the worker and the drain measurement ignore these rows.
-                    conn.execute(request_sql, [uuid.uuid4(), body, "{}", "Success", 0])
+                    conn.execute(request_sql, [new_id(), body, "{}", "Success", 0])
                 else:
                     conn.execute(
                         "SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest(%s::text[]) k "
@@ -349,11 +351,11 @@ def _b0_worker(job: tuple[str, str, int, float]) -> tuple[int, list[float]]:
                     for email, phone in idents:
                         lead_id = known.get(email) or known.get(phone)
                         if lead_id is None:
-                            lead_id = uuid.uuid4()
+                            lead_id = new_id()
                             leads.append(
                                 [lead_id, "Raw", email, email, phone, phone, "Raw", "New", "{}"]
                             )
-                        activities.append([uuid.uuid4(), lead_id, "lead_capture"])
+                        activities.append([new_id(), lead_id, "lead_capture"])
                     with conn.cursor() as cur:
                         # One statement per table for all rows, their values as arrays.
                         if leads:

@@ -11,8 +11,12 @@ from __future__ import annotations
 import io
 import json
 import sys
-import uuid
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from leads.ids import new_id  # noqa: E402  (the application's own keys: version 7 UUIDs)
 
 EMPTY = {
     "character varying": "",
@@ -104,7 +108,7 @@ def seed_leads(database_url: str, count: int, *, start: int = 0) -> int:
                 phone = f"+1{3000000000 + i}"
                 custom = json.dumps({"mx_City": "Austin", CUSTOM_KEYS[i % 20]: str(i)})
                 row = [
-                    str(uuid.uuid4()),
+                    str(new_id()),
                     f"Seed{i}",
                     "Lead",
                     f"Seed{i} Lead",

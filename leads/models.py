@@ -1,18 +1,18 @@
 from __future__ import annotations
 
-import uuid
-
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import F
 from django.db.models.functions import Upper
 
+from leads.ids import new_id
+
 
 class Account(models.Model):
     """A company that leads relate to (LeadSquared RelatedCompanyId)."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     name = models.CharField(max_length=255)
     website = models.CharField(max_length=255, blank=True)
     phone = models.CharField(max_length=64, blank=True)
@@ -28,7 +28,7 @@ class Account(models.Model):
 class Visitor(models.Model):
     """An anonymous web visitor (MXCProspectId) not yet converted to a lead."""
 
-    id = models.UUIDField("ProspectID", primary_key=True, default=uuid.uuid4)
+    id = models.UUIDField("ProspectID", primary_key=True, default=new_id)
     source = models.CharField(max_length=255, blank=True)
     source_medium = models.CharField(max_length=255, blank=True)
     source_campaign = models.CharField(max_length=255, blank=True)
@@ -46,7 +46,7 @@ class Visitor(models.Model):
 
 
 class Lead(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     first_name = models.CharField(max_length=255, blank=True)
     last_name = models.CharField(max_length=255, blank=True)
     contact_name = models.CharField(max_length=512, blank=True)
@@ -191,7 +191,7 @@ class ActivityType(models.TextChoices):
 
 
 class Activity(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="activities")
     type = models.CharField(max_length=32, choices=ActivityType.choices)
     note = models.CharField(max_length=512, blank=True)
@@ -224,7 +224,7 @@ class CaptureStatus(models.TextChoices):
 class CaptureRequest(models.Model):
     """An async capture: the row, not the queue, is the truth about the request."""
 
-    id = models.UUIDField("RequestId", primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField("RequestId", primary_key=True, default=new_id, editable=False)
     credential = models.ForeignKey(
         "settings_global.ApiCredential", null=True, on_delete=models.SET_NULL, related_name="+"
     )

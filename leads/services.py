@@ -22,6 +22,7 @@ from injectionlogs.services import failure_new, failure_record, intake_counts_ad
 from leads.candidates import lock_id, locked_leads, locked_leads_by_keys, locks_take, reads_run
 from leads.custom_fields import custom_fields_register
 from leads.errors import IntakeError, invalid_value, missing_field
+from leads.ids import new_id
 from leads.intake import IntakeRequest, IntakeResult, Origin, UpdateBehavior
 from leads.matching import Action, DupScope, LeadIndex, MatchKeys, Operation, decide
 from leads.models import Account, Activity, ActivityType, Lead, Visitor
@@ -607,7 +608,7 @@ def _record_failures(rows: list[_Row]) -> None:
 
 def visitor_track(*, prospect_id: str, source_fields: dict[str, str], data: dict) -> Visitor:
     """Record an anonymous visitor (the website tracker's MXCProspectId) to convert later."""
-    visitor_id = _uuid_or_error(prospect_id, "ProspectID") or str(uuid.uuid4())
+    visitor_id = _uuid_or_error(prospect_id, "ProspectID") or str(new_id())
     fields = {k: v for k, v in source_fields.items() if k in SOURCE_FIELDS}
     for name, value in fields.items():
         if len(value) > MAX_LENGTHS[name]:

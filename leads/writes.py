@@ -56,35 +56,37 @@ _AS_IS = {
 def model_new(model: type[models.Model], **values: Any) -> models.Model:
     """model(**values), for attribute names (created_by_id, not created_by); every other field
     gets its default."""
-    plan = _new_plan(model)
-    args = [
-        values.pop(name) if name in values else default() if call else default
-        for name, call, default in plan
-    ]
-    if values:
-        raise TypeError(f"{model.__name__} has no fields {sorted(values)}")
+    names, fixed, made = _new_plan(model)
+    if not values.keys() <= names:
+        raise TypeError(f"{model.__name__} has no fields {sorted(values.keys() - names)}")
     if pre_init.has_listeners(model) or post_init.has_listeners(model):
-        return model(*args)
-    # What Model.__init__ does with every field given by position, less its per-field setattr
+        return model(**{**fixed, **{n: d() for n, d in made if n not in values}, **values})
+    # What Model.__init__ does with every field, less its per-field lookup by name and setattr
     # through the descriptors: a fresh instance holds no related object to keep in step.
     obj = model.__new__(model)
-    obj._state = ModelState()
-    obj.__dict__.update(zip((name for name, _, _ in plan), args, strict=True))
+    state = obj.__dict__
+    state["_state"] = ModelState()
+    state.update(fixed)
+    for name, default in made:
+        if name not in values:
+            state[name] = default()
+    state.update(values)
     return obj
 
 
 @functools.cache
-def _new_plan(model: type[models.Model]) -> list[tuple[str, bool, Any]]:
-    """Each field's attribute name and default, in the order Model.__init__ takes them: (name,
-    True, callable) for a default made per instance (uuid4, dict, now), else (name, False, the
-    value Field.get_default gives)."""
-    plan = []
+def _new_plan(
+    model: type[models.Model],
+) -> tuple[frozenset[str], dict[str, Any], list[tuple[str, Any]]]:
+    """The fields' attribute names; the defaults that are values (what Field.get_default gives);
+    and the defaults made per instance (uuid4, dict, now), as (name, callable)."""
+    fixed, made = {}, []
     for field in model._meta.concrete_fields:
         if field.has_default() and callable(field.default):
-            plan.append((field.attname, True, field.default))
+            made.append((field.attname, field.default))
         else:
-            plan.append((field.attname, False, field.get_default()))
-    return plan
+            fixed[field.attname] = field.get_default()
+    return frozenset(fixed) | {name for name, _ in made}, fixed, made
 
 
 def rows_insert(model: type[models.Model], objs: list[models.Model]) -> None:
@@ -115,9 +117,10 @@ def rows_insert(model: type[models.Model], objs: list[models.Model]) -> None:
         # Bound by the server, dumped by psycopg's C adapters (not quoted into the SQL in
         # Python); inside writes_together, held and sent with the writes after it.
         write(_values_sql(model, len(rows)), [v for row in rows for v in row])
+    alias = connection.alias  # read once: each read of the proxy looks the connection up
     for obj in objs:
         obj._state.adding = False
-        obj._state.db = connection.alias
+        obj._state.db = alias
 
 
 @functools.cache
@@ -151,7 +154,8 @@ def _insert_plan(model: type[models.Model]) -> tuple[str, Any, list[tuple[int, A
     for i, field in enumerate(fields):
         kind = field.get_internal_type()
         if kind == "JSONField":
-            converted.append((i, functools.partial(_json, field.encoder)))
+            # One encoder per field: json.dumps(cls=...) would build one per value.
+            converted.append((i, functools.partial(_json, (field.encoder or json.JSONEncoder)())))
         elif kind not in _AS_IS:
             converted.append((i, functools.partial(_through_field, field)))
     stamped = [
@@ -176,12 +180,13 @@ def _copy(copy_sql: str, rows: list[list[Any]]) -> None:
         )
 
 
-def _json(encoder: Any, value: Any) -> str | None:
+def _json(encoder: json.JSONEncoder, value: Any) -> str | None:
     """JSON text, which PostgreSQL reads into the jsonb column (psycopg sends a str as of unknown
-    type, by COPY or bound); None stays SQL NULL, as JSONField.get_db_prep_save keeps it."""
+    type, by COPY or bound); None stays SQL NULL, as JSONField.get_db_prep_save keeps it. The
+    text json.dumps(value, cls=...) gives."""
     if value is None:
         return None
-    return json.dumps(value, cls=encoder)
+    return encoder.encode(value)
 
 
 def _through_field(field: Any, value: Any) -> Any:
