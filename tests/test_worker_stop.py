@@ -3,7 +3,8 @@
 honcho signals the whole process group, and bin/forever passes the signal on to the worker too,
 so the worker gets SIGTERM twice. The second used to reach the task worker's own handler, which
 exits at once: the drain thread died mid-batch, and its claims waited out their lease (30 s)
-In-Process before any worker could take them again.
+In-Process before any worker could take them again. With TASKS_BACKEND=redis the task worker is
+RQ's, which takes a second signal within a second as the same stop: its running job finishes.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import subprocess
 import time
 
 import pytest
+from django.conf import settings
 from django.db.models import Count
 
 from leads.models import CaptureRequest, CaptureStatus
@@ -71,3 +73,38 @@ def test_a_stopped_worker_finishes_its_batch_and_leaves_no_claim(credential, tmp
     assert counts.get(CaptureStatus.IN_PROCESS, 0) == 0, (counts, log.read_text())
     assert counts.get(CaptureStatus.SUCCESS, 0) > 0, json.dumps(counts)
     assert set(counts) <= {CaptureStatus.SUCCESS, CaptureStatus.IN_QUEUE}, counts
+
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="needs Redis (the RQ task backend)")
+def test_with_the_rq_backend_a_stopped_worker_lets_its_running_job_finish(tmp_path):
+    import django_rq
+
+    marker = tmp_path / "job"
+    env = {**database_env(), "TASKS_BACKEND": "redis"}
+    log = tmp_path / "worker.log"
+    with log.open("wb") as sink:
+        worker = subprocess.Popen(
+            procfile_command("worker", env),
+            cwd=ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    queue = django_rq.get_queue("default")
+    job = queue.enqueue("tests.stop_jobs.slow_job", str(marker), 3.0)
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.with_suffix(".started").exists():  # the job is running
+            assert worker.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        os.killpg(worker.pid, signal.SIGTERM)  # as honcho stops it: the worker gets it twice
+        worker.wait(60)
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(10)
+        job.delete()
+    assert marker.with_suffix(".done").exists(), log.read_text()
+    assert worker.returncode == 0, log.read_text()
