@@ -42,9 +42,12 @@ from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # the project, for its ids
 
 import cpu  # noqa: E402
 from seed import insert_sql, seed_leads  # noqa: E402
+
+from leads.ids import new_id  # noqa: E402  (the application's own keys: version 7 UUIDs)
 
 ROOT = Path(__file__).resolve().parent.parent
 LUA = ROOT / "bench" / "wrk" / "post.lua"
@@ -285,9 +288,6 @@ B0_CLIENTS = 8
 
 def _b0_worker(job: tuple[str, str, int, float]) -> tuple[int, list[float]]:
     import psycopg
-
-    sys.path.insert(0, str(ROOT))
-    from leads.ids import new_id  # the application's own keys: version 7 UUIDs
 
     url, kind, worker, seconds = job
     latencies: list[float] = []

@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -36,6 +37,32 @@ def _in_process() -> int:
     return CaptureRequest.objects.filter(status=CaptureStatus.IN_PROCESS).count()
 
 
+def _stopped_mid_run(env: dict[str, str], log: Path, running, *, poll: float) -> int:
+    """Start the Procfile's worker, wait until running() says it is at work, then stop it as
+    honcho does (SIGTERM to its process group, so it gets the signal twice); its exit code."""
+    with log.open("wb") as sink:
+        worker = subprocess.Popen(
+            procfile_command("worker", env),
+            cwd=ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a process group of its own, as honcho starts it
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while not running():
+            assert worker.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(poll)
+        os.killpg(worker.pid, signal.SIGTERM)
+        return worker.wait(60)
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(10)
+
+
 def test_a_stopped_worker_finishes_its_batch_and_leaves_no_claim(credential, tmp_path):
     CaptureRequest.objects.bulk_create(
         CaptureRequestFactory.build(
@@ -46,27 +73,8 @@ def test_a_stopped_worker_finishes_its_batch_and_leaves_no_claim(credential, tmp
         for i in range(1500)
     )
     log = tmp_path / "worker.log"
-    with log.open("wb") as sink:
-        worker = subprocess.Popen(
-            procfile_command("worker", {}),
-            cwd=ROOT,
-            env=database_env(),
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # a process group of its own, as honcho starts it
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while _in_process() == 0:  # a batch is claimed and running
-            assert worker.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.005)
-        os.killpg(worker.pid, signal.SIGTERM)  # as honcho stops it
-        worker.wait(60)
-    finally:
-        if worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait(10)
+    # Stopped once a batch is claimed and running.
+    _stopped_mid_run(database_env(), log, lambda: _in_process() > 0, poll=0.005)
     counts = dict(
         CaptureRequest.objects.values("status").annotate(n=Count("pk")).values_list("status", "n")
     )
@@ -82,29 +90,10 @@ def test_with_the_rq_backend_a_stopped_worker_lets_its_running_job_finish(tmp_pa
     marker = tmp_path / "job"
     env = {**database_env(), "TASKS_BACKEND": "redis"}
     log = tmp_path / "worker.log"
-    with log.open("wb") as sink:
-        worker = subprocess.Popen(
-            procfile_command("worker", env),
-            cwd=ROOT,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    queue = django_rq.get_queue("default")
-    job = queue.enqueue("tests.stop_jobs.slow_job", str(marker), 3.0)
-    try:
-        deadline = time.monotonic() + 60
-        while not marker.with_suffix(".started").exists():  # the job is running
-            assert worker.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.05)
-        os.killpg(worker.pid, signal.SIGTERM)  # as honcho stops it: the worker gets it twice
-        worker.wait(60)
+    job = django_rq.get_queue("default").enqueue("tests.stop_jobs.slow_job", str(marker), 3.0)
+    try:  # stopped once the job is running
+        returncode = _stopped_mid_run(env, log, marker.with_suffix(".started").exists, poll=0.05)
     finally:
-        if worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait(10)
         job.delete()
     assert marker.with_suffix(".done").exists(), log.read_text()
-    assert worker.returncode == 0, log.read_text()
+    assert returncode == 0, log.read_text()
