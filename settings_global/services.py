@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models.base import ModelState
 from django.utils import timezone
 
 from settings_global.models import (
@@ -77,8 +78,18 @@ def global_settings_offer(found: dict[str, Any]) -> None:
     generation = found.get(GLOBAL_SETTINGS_GENERATION_KEY)
     cached = found.get(GLOBAL_SETTINGS_CACHE_KEY)
     if generation is not None and isinstance(cached, tuple) and len(cached) == 2:
-        if cached[0] == generation:
-            pinned.append(cached[1])
+        if cached[0] == generation and isinstance(cached[1], GlobalSettings):
+            pinned.append(_own_copy(cached[1]))
+
+
+def _own_copy(rules: GlobalSettings) -> GlobalSettings:
+    """A copy of rules another call may hold too (settings_global.ratelimit keeps what it decoded):
+    this call's own, whatever it sets on it. Every field is a plain value."""
+    copy = GlobalSettings.__new__(GlobalSettings)
+    copy.__dict__.update(rules.__dict__)
+    copy._state = ModelState()
+    copy._state.adding, copy._state.db = rules._state.adding, rules._state.db
+    return copy
 
 
 def _global_settings_read() -> GlobalSettings:
