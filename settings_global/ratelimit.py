@@ -70,8 +70,8 @@ def read_and_count(names: list[str], counter: tuple[str, int]) -> dict[str, Any]
 # What read_and_count decoded, by the bytes it was stored as. The same bytes always decode to the
 # same value, so a changed value (a revoke's new credentials version, a saved rule's new
 # generation and copy) is new bytes, decoded afresh: nothing here can be stale. It spares every
-# vendor call unpickling the rules (a model instance), about a tenth of an accept's CPU in a
-# gunicorn worker. The values are shared by the calls of this process: global_settings_offer
+# vendor call unpickling the rules (a model instance), 5-15% of an accept's CPU in a gunicorn
+# worker. The values are shared by the calls of this process: global_settings_offer
 # pins a copy of the rules, and the versions are strings.
 _DECODED: dict[bytes, Any] = {}
 _DECODED_MAX = 32  # a few versions and rules at a time; more means they are changing: start over
