@@ -1,5 +1,6 @@
 """A vendor call the process already knows costs one Redis round trip: the credentials version,
-the rules and the rate-limit count together (settings_global.ratelimit)."""
+the rules and the rate-limit count together (settings_global.ratelimit), and decodes the rules
+only when their stored copy changed."""
 
 from __future__ import annotations
 
@@ -7,8 +8,15 @@ import pytest
 import redis
 from django.conf import settings
 from django_redis import get_redis_connection
+from django_redis.client.default import DefaultClient
 
-from settings_global.services import global_settings_update
+from settings_global import ratelimit
+from settings_global.selectors import credentials_version
+from settings_global.services import (
+    global_settings_get,
+    global_settings_pinned,
+    global_settings_update,
+)
 from tests.helpers import attrs
 
 pytestmark = [
@@ -73,8 +81,6 @@ def test_a_changed_limit_is_counted_under_its_own_key(client, ls_keys, credentia
 @pytest.fixture
 def rules_decoded(monkeypatch):
     """How many times the rules (the cached (generation, GlobalSettings) pair) were unpickled."""
-    from django_redis.client.default import DefaultClient
-
     decoded: list[object] = []
     original = DefaultClient.decode
 
@@ -108,10 +114,6 @@ def test_the_rules_are_decoded_once_per_stored_copy(client, ls_keys, rules_decod
 
 
 def test_a_call_that_changes_its_rules_changes_no_other_call(credential):
-    from settings_global import ratelimit
-    from settings_global.selectors import credentials_version
-    from settings_global.services import global_settings_get, global_settings_pinned
-
     global_settings_update(changes={"bulk_row_limit": 20}, user=None, via="test")
     global_settings_get()  # stores the rules in the shared cache
     ratelimit.rule_seen(1000, 60)  # as after a call: the credential round trip brings the rules
