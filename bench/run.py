@@ -442,6 +442,26 @@ def pct(values: list[float], p: float) -> float:
 PENDING = "SELECT count(*) FROM leads_capturerequest WHERE status IN ('In-Queue', 'In-Process')"
 
 
+def caught_up(url: str, limit: float = 120) -> dict:
+    """Right after an accept run: what the worker left pending (it gives way to a busy host for a
+    while: leads/give_way.py), and how long it then took to drain it."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        t0 = time.perf_counter()
+        backlog = pending = conn.execute(PENDING).fetchone()[0]
+        while pending and time.perf_counter() - t0 < limit:
+            time.sleep(0.05)
+            pending = conn.execute(PENDING).fetchone()[0]
+        seconds = time.perf_counter() - t0
+    done = f"none pending {seconds:.1f} s later" if not pending else f"{pending} after {limit:g} s"
+    return {
+        "backlog": backlog,
+        "caught_up_s": None if pending else round(seconds, 2),
+        "note": f"{backlog} requests pending at the end of the run, {done}",
+    }
+
+
 def drain(procs: Procs, url: str, port: int, path: str, args: argparse.Namespace, keys) -> dict:
     """Stop the worker, enqueue a burst, start one worker process, time until none is pending."""
     import psycopg
@@ -675,7 +695,9 @@ def main(argv: list[str] | None = None) -> dict:
             result = metered(
                 lambda: wrk(port, paths["async"], "async", args, BENCH_API_KEY=keys["api_key"])
             )
+            result.update(caught_up(url))
             add("B3", "POST /lead/capture (accept)", result, "insert")
+            print(f"{'':<8}{result['note']}", flush=True)
             if args.drain >= 0:
                 result = drain(procs, url, port, paths["async"], args, keys)
                 add("B3", "async drain, one worker", result, "capture")

@@ -9,6 +9,7 @@ from config.env import (
     database_config,
     env_bool,
     env_list,
+    env_seconds,
     env_str,
     phone_region,
     tasks_config,
@@ -52,6 +53,9 @@ TASKS_BACKEND = env_str("TASKS_BACKEND", "db")
 TASKS = tasks_config(TASKS_BACKEND, REDIS_URL)
 RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0"}}
 DEFAULT_PHONE_REGION = phone_region(env_str("DEFAULT_PHONE_REGION", "US"))
+# The async drain gives way to a busy host for at most this long in a row (leads/give_way.py);
+# 0: it never does.
+DRAIN_GIVE_WAY_SECONDS = env_seconds("DRAIN_GIVE_WAY_SECONDS", 15.0)
 
 # The counters live in the cache: shared (Redis) when REDIS_URL is set. The embedded default is one
 # process with an in-process cache, where the limit holds for that process only (see README).

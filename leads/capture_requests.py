@@ -35,6 +35,8 @@ from django.utils import timezone
 from config.postgresql.base import wrapped_cursor
 from leads import services
 from leads.errors import IntakeError
+from leads.give_way import STEP as GIVE_WAY_STEP
+from leads.give_way import GiveWay
 from leads.matching import Operation
 from leads.models import CaptureRequest, CaptureStatus
 from leads.wire import leadsquared as wire
@@ -400,10 +402,14 @@ def capture_requests_run(*, claims: list[Claim], worker_id: str) -> dict[uuid.UU
     return outcome
 
 
+def _batch_limit() -> int:
+    return BATCH_SIZE if connection.vendor == "postgresql" else SQLITE_BATCH_SIZE
+
+
 def capture_requests_drain(*, worker_id: str, limit: int | None = None) -> int:
     """Claim one batch and run it; how many requests it claimed (0: the queue has nothing due)."""
     if limit is None:
-        limit = BATCH_SIZE if connection.vendor == "postgresql" else SQLITE_BATCH_SIZE
+        limit = _batch_limit()
     claims = capture_requests_claim(worker_id=worker_id, limit=limit)
     capture_requests_run(claims=claims, worker_id=worker_id)
     return len(claims)
@@ -428,14 +434,19 @@ def drain_forever(
     idle: float = 0.5,
     max_backoff: float = 30.0,
     linger: float = LINGER_SECONDS,
+    give_way: GiveWay | None = None,
 ) -> None:
     """The worker's loop: drain batches while there is work, linger after a small batch (see
-    LINGER_BELOW), nap when there is none, and ride out a database or cache outage (back off,
-    drop the broken connection, go on)."""
+    LINGER_BELOW), nap when there is none, give way while the host is busy (leads/give_way.py),
+    and ride out a database or cache outage (back off, drop the broken connection, go on)."""
     failures = 0
     while not stopping():
+        if give_way is not None and give_way.now():
+            _sleep(GIVE_WAY_STEP, stopping)
+            continue
         try:
-            claimed = capture_requests_drain(worker_id=worker_id)
+            limit = _batch_limit()
+            claimed = capture_requests_drain(worker_id=worker_id, limit=limit)
             failures = 0
         except Exception as fault:  # noqa: BLE001 - nothing may stop the loop
             failures += 1
@@ -444,6 +455,8 @@ def drain_forever(
             connection.close()
             _sleep(wait, stopping)
             continue
+        if give_way is not None:
+            give_way.drained(claimed=claimed, limit=limit)
         if not claimed:
             _sleep(idle, stopping)
         elif claimed < LINGER_BELOW:

@@ -8,6 +8,7 @@ from config.env import (
     database_config,
     env_bool,
     env_list,
+    env_seconds,
     phone_region,
     tasks_config,
 )
@@ -32,6 +33,17 @@ def test_env_bool_rejects_garbage_with_its_name():
 
 def test_env_list_splits_and_trims():
     assert env_list("ALLOWED_HOSTS", [], {"ALLOWED_HOSTS": " a.com, b.com ,"}) == ["a.com", "b.com"]
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("0", 0.0), ("15", 15.0), (" 2.5 ", 2.5), ("", 7.0)])
+def test_env_seconds_reads_a_number_of_seconds(raw, expected):
+    assert env_seconds("DRAIN_GIVE_WAY_SECONDS", 7.0, {"DRAIN_GIVE_WAY_SECONDS": raw}) == expected
+
+
+@pytest.mark.parametrize("raw", ["-1", "soon", "nan", "inf", "1e999"])
+def test_env_seconds_rejects_what_is_not_a_duration_with_its_name(raw):
+    with pytest.raises(ImproperlyConfigured, match="DRAIN_GIVE_WAY_SECONDS must be a number"):
+        env_seconds("DRAIN_GIVE_WAY_SECONDS", 15.0, {"DRAIN_GIVE_WAY_SECONDS": raw})
 
 
 def test_database_defaults_to_sqlite_under_var(tmp_path: Path):

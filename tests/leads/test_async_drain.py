@@ -338,7 +338,7 @@ def test_the_drain_loop_lingers_after_a_small_batch_and_never_behind_a_backlog(m
     naps: list[tuple[int, float]] = []
     drained: list[int] = []
 
-    def drain(*, worker_id):
+    def drain(*, worker_id, limit):
         drained.append(next(claims))
         return drained[-1]
 

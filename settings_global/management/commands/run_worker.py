@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 
 from leads.capture_requests import drain_forever, worker_id_new
+from leads.give_way import GiveWay
 from settings_global.workers import HEARTBEAT_EVERY, worker_heartbeat
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,12 @@ class Command(BaseCommand):
     @staticmethod
     def _drain(worker_id: str, stop: threading.Event) -> None:
         try:
-            drain_forever(worker_id=worker_id, stopping=stop.is_set, max_backoff=MAX_BACKOFF)
+            drain_forever(
+                worker_id=worker_id,
+                stopping=stop.is_set,
+                max_backoff=MAX_BACKOFF,
+                give_way=GiveWay(longest=settings.DRAIN_GIVE_WAY_SECONDS),
+            )
         finally:
             connection.close()
 

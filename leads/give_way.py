@@ -1,0 +1,109 @@
+"""The async drain gives way to a busy host: the accepts first, their leads right after.
+
+The async accept is one short write, there to absorb a vendor's burst (LeadSquared's "peak usage
+protection"). When the worker shares a host with the web (`make run`, or the Procfile on one
+machine), each request it drains during a burst takes CPU the accepts need: on the bench's 2-core
+machine the accept's rate fell by a fifth and its p99 nearly doubled (docs/performance.md, round
+thirteen).
+
+So before each batch the worker reads the host's CPU pressure: the share of the time since its
+last reading in which some runnable task waited for a CPU (Linux's pressure stall information, the
+"some" line of /proc/pressure/cpu). Above PRESSURE it waits a step and reads again, for at most
+`longest` seconds in a row. Once it has waited that long it drains until it has caught up (a claim
+smaller than a full batch) before it gives way again. A request accepted during a burst waits at
+most about `longest` seconds, plus the drain of what came before it. On a host of its own the
+worker's own load stays well under PRESSURE (0.0-0.16 while it drained a backlog alone on 2 cores,
+against 0.55 under a burst of accepts), and where the kernel has no pressure file it never gives
+way. It gives way only once a claim has found requests: while the queue is empty the worker looks
+for work at its usual pace, busy host or not.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+PSI_CPU = Path("/proc/pressure/cpu")
+PRESSURE = 0.3  # share of the time some task waited for a CPU, above which the drain waits
+STEP = 0.05  # seconds between two readings while it waits
+
+
+class CpuPressure:
+    """Each call: the share of the wall time since the previous call in which at least one
+    runnable task on this host waited for a CPU (0.0-1.0), or None when there is nothing to read
+    (no such file, PSI switched off) or no time has passed."""
+
+    def __init__(self, path: Path = PSI_CPU, clock: Callable[[], float] = time.monotonic) -> None:
+        self.path, self.clock = path, clock
+        self.last = self._read()
+
+    def _read(self) -> tuple[float, int] | None:
+        """(when, microseconds some task has waited since boot)."""
+        try:
+            text = self.path.read_text()
+        except OSError:  # absent, or EOPNOTSUPP when the kernel was booted with psi=0
+            return None
+        for line in text.splitlines():
+            name, *fields = line.split()
+            if name == "some":
+                total = dict(field.split("=", 1) for field in fields).get("total")
+                if total is not None and total.isdigit():
+                    return self.clock(), int(total)
+        return None
+
+    def __call__(self) -> float | None:
+        now = self._read()
+        last, self.last = self.last, now
+        if now is None or last is None or now[0] <= last[0]:
+            return None
+        return min(1.0, max(0.0, (now[1] - last[1]) / 1e6 / (now[0] - last[0])))
+
+
+class GiveWay:
+    """Whether the drain waits instead of claiming its next batch (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        longest: float,
+        pressure: Callable[[], float | None] | None = None,
+        threshold: float = PRESSURE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.longest, self.threshold, self.clock = longest, threshold, clock
+        self.pressure = pressure if pressure is not None else CpuPressure(clock=clock)
+        self.since: float | None = None  # when it began to give way, until it has caught up
+        self.waiting = False
+        self.empty = True  # the last claim found nothing: nothing to give way with yet
+
+    def now(self) -> bool:
+        """True: wait a STEP and ask again. False: claim a batch."""
+        if self.longest <= 0:
+            return False
+        share = self.pressure()  # read every time, so that each reading covers a short while
+        if self.empty:
+            return False
+        busy = share is not None and share > self.threshold
+        t = self.clock()
+        if busy and self.since is None:
+            self.since = t
+        wait = busy and t - self.since < self.longest
+        if wait and not self.waiting:
+            log.info("the host is busy (CPU pressure %.2f): the drain gives way", share)
+        elif self.waiting and not wait:
+            log.info("the drain goes on after giving way for %.1f s", t - self.since)
+        self.waiting = wait
+        return wait
+
+    def drained(self, *, claimed: int, limit: int) -> None:
+        """After a claim of `limit` at most. Once the queue is caught up (a claim smaller than
+        `limit`), the drain may give way again; while it is empty (nothing claimed), the worker
+        looks again at its usual pace instead, so that a busy host with no requests waiting does
+        not use up the time it may give way for before a burst of them comes."""
+        self.empty = claimed == 0
+        if claimed < limit:
+            self.since = None

@@ -1,0 +1,255 @@
+"""The async drain gives way to a busy host (leads/give_way.py): the pressure reading, the rule
+(at most `longest` seconds in a row, then until caught up), and the worker's loop obeying it."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import time
+
+import pytest
+
+from leads import capture_requests
+from leads.capture_requests import drain_forever
+from leads.give_way import PRESSURE, PSI_CPU, STEP, CpuPressure, GiveWay
+from leads.models import CaptureRequest, CaptureStatus, Lead
+from tests.factories import CaptureRequestFactory
+from tests.helpers import attrs
+
+SOME = (
+    "some avg10=1.00 avg60=2.00 avg300=3.00 total={}\n"
+    "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_pressure_is_the_share_of_time_some_task_waited(tmp_path):
+    psi, clock = tmp_path / "cpu", Clock()
+    psi.write_text(SOME.format(5_000_000))
+    pressure = CpuPressure(psi, clock)
+    clock.t += 2.0
+    psi.write_text(SOME.format(5_000_000 + 1_100_000))  # 1.1 s of waiting in 2 s
+    assert pressure() == pytest.approx(0.55)
+    clock.t += 0.5
+    psi.write_text(SOME.format(6_100_000 + 2_000_000))  # several tasks waiting: still at most 1
+    assert pressure() == 1.0
+    clock.t += 1.0
+    assert pressure() == 0.0  # nothing waited
+
+
+@pytest.mark.parametrize(
+    "content", [None, "", "full avg10=0.00 total=12\n", "some avg10=0.00 total=many\n"]
+)
+def test_pressure_is_unknown_without_a_readable_some_line(tmp_path, content):
+    psi, clock = tmp_path / "cpu", Clock()
+    if content is not None:
+        psi.write_text(content)
+    pressure = CpuPressure(psi, clock)
+    clock.t += 1.0
+    assert pressure() is None
+
+
+def test_pressure_is_unknown_when_no_time_has_passed(tmp_path):
+    psi, clock = tmp_path / "cpu", Clock()
+    psi.write_text(SOME.format(1))
+    pressure = CpuPressure(psi, clock)
+    assert pressure() is None
+
+
+def _spin(seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+
+
+@pytest.mark.skipif(not PSI_CPU.is_file(), reason="this kernel has no /proc/pressure/cpu")
+def test_the_hosts_own_pressure_rises_above_the_threshold_when_its_cpus_are_oversubscribed():
+    """Twice as many busy processes as CPUs: some task always waits for one."""
+    pressure = CpuPressure()
+    if pressure() is None:
+        pytest.skip("PSI is switched off on this kernel")
+    spinners = [
+        multiprocessing.get_context("fork").Process(target=_spin, args=(1.5,))
+        for _ in range(2 * multiprocessing.cpu_count())
+    ]
+    for spinner in spinners:
+        spinner.start()
+    try:
+        time.sleep(0.5)
+        pressure()  # from here on, all of them are running
+        time.sleep(0.5)
+        share = pressure()
+    finally:
+        for spinner in spinners:
+            spinner.join()
+    assert share is not None and share > PRESSURE
+
+
+class Busy:
+    """A pressure reading that says whatever the test sets, and counts its reads."""
+
+    def __init__(self, share: float | None) -> None:
+        self.share, self.reads = share, 0
+
+    def __call__(self) -> float | None:
+        self.reads += 1
+        return self.share
+
+
+def found_work(rule: GiveWay) -> GiveWay:
+    rule.drained(claimed=1, limit=500)  # the last claim found a request
+    return rule
+
+
+def test_give_way_waits_while_busy_for_at_most_longest_then_until_caught_up():
+    clock, busy = Clock(), Busy(0.9)
+    rule = found_work(GiveWay(longest=10, pressure=busy, clock=clock))
+    assert rule.now()  # busy: wait
+    clock.t += 9.9
+    assert rule.now()
+    clock.t += 0.2
+    assert not rule.now()  # waited 10 s in a row: drain, busy or not
+    rule.drained(claimed=500, limit=500)
+    clock.t += 1
+    assert not rule.now()  # a backlog: keep draining
+    rule.drained(claimed=20, limit=500)
+    clock.t += 1
+    assert rule.now()  # caught up: the next burst is given way to again
+
+
+def test_give_way_does_not_spend_its_time_while_the_queue_is_empty():
+    """A host busy with other work and no requests waiting: the worker keeps looking at its usual
+    pace, and the whole `longest` is left for when a burst of requests comes."""
+    clock, busy = Clock(), Busy(0.9)
+    rule = GiveWay(longest=10, pressure=busy, clock=clock)
+    for _ in range(30):
+        assert not rule.now()  # claim (nothing there) and nap as usual
+        rule.drained(claimed=0, limit=500)
+        clock.t += 1
+    assert busy.reads == 30  # each reading covers only the last while
+    rule.drained(claimed=100, limit=500)  # a burst begins
+    assert rule.now()
+    clock.t += 9.9
+    assert rule.now()
+
+
+def test_give_way_drains_at_once_when_the_host_is_not_busy_or_the_pressure_unknown():
+    for share in (0.0, PRESSURE, None):
+        assert not found_work(GiveWay(longest=10, pressure=Busy(share), clock=Clock())).now()
+
+
+def test_a_quiet_moment_in_a_burst_does_not_restart_the_count():
+    clock, busy = Clock(), Busy(0.9)
+    rule = found_work(GiveWay(longest=10, pressure=busy, clock=clock))
+    assert rule.now()
+    clock.t += 6
+    busy.share = 0.1
+    assert not rule.now()  # a lull: one batch
+    rule.drained(claimed=500, limit=500)  # and there is more
+    busy.share = 0.9
+    clock.t += 3
+    assert rule.now()  # 9 s since it began to give way
+    clock.t += 1.5
+    assert not rule.now()  # 10.5 s: no longer
+
+
+def test_longest_zero_never_gives_way_nor_reads_the_pressure():
+    busy = Busy(1.0)
+    assert not found_work(GiveWay(longest=0, pressure=busy, clock=Clock())).now()
+    assert busy.reads == 0
+
+
+def test_giving_way_is_logged_when_it_begins_and_when_it_ends(caplog):
+    clock, busy = Clock(), Busy(0.8)
+    rule = found_work(GiveWay(longest=10, pressure=busy, clock=clock))
+    with caplog.at_level(logging.INFO, logger="leads.give_way"):
+        for _ in range(5):
+            rule.now()
+            clock.t += 1
+        busy.share = 0.0
+        rule.now()
+        rule.now()
+    assert [r.getMessage() for r in caplog.records] == [
+        "the host is busy (CPU pressure 0.80): the drain gives way",
+        "the drain goes on after giving way for 5.0 s",
+    ]
+
+
+def queue(credential, n: int, prefix: str) -> None:
+    for i in range(n):
+        CaptureRequestFactory(
+            credential=credential,
+            api_user=credential.user,
+            body=attrs(EmailAddress=f"{prefix}{i}@example.com"),
+        )
+
+
+def queued() -> int:
+    return CaptureRequest.objects.filter(status=CaptureStatus.IN_QUEUE).count()
+
+
+@pytest.fixture
+def batches_of_two(monkeypatch):
+    monkeypatch.setattr(capture_requests, "BATCH_SIZE", 2)
+    monkeypatch.setattr(capture_requests, "SQLITE_BATCH_SIZE", 2)
+
+
+@pytest.mark.django_db
+def test_the_worker_loop_leaves_the_queue_alone_while_it_gives_way(
+    credential, monkeypatch, batches_of_two
+):
+    """The real drain on the real queue: once a claim has found requests, nothing more is claimed
+    while the host is busy; the rest are drained, with their leads, once it is not."""
+    queue(credential, 5, "g")
+    busy, waits = Busy(0.9), []
+
+    def sleep(seconds, stopping):
+        waits.append((seconds, queued()))
+        if len(waits) == 5:
+            busy.share = 0.0  # the burst is over
+
+    monkeypatch.setattr(capture_requests, "_sleep", sleep)
+    drain_forever(
+        worker_id="w-give-way",
+        stopping=lambda: not queued(),
+        give_way=GiveWay(longest=3600, pressure=busy),
+    )
+    linger = capture_requests.LINGER_SECONDS
+    # The first claim takes a full batch (the worker had not seen the queue yet); then it gives
+    # way, with three requests waiting, until the host is no longer busy.
+    assert waits[:5] == [(linger, 3)] + [(STEP, 3)] * 4
+    assert waits[5:] == [(linger, 1), (linger, 0)]  # then a full batch, and the last one
+    assert set(CaptureRequest.objects.values_list("status", flat=True)) == {CaptureStatus.SUCCESS}
+    assert Lead.objects.count() == 5
+
+
+@pytest.mark.django_db
+def test_the_worker_loop_drains_a_long_burst_after_longest(credential, monkeypatch, batches_of_two):
+    """The host stays busy: the requests still wait no longer than `longest`."""
+    queue(credential, 4, "l")
+    clock, steps = Clock(), []
+
+    def sleep(seconds, stopping):
+        steps.append(seconds)
+        clock.t += seconds
+
+    monkeypatch.setattr(capture_requests, "_sleep", sleep)
+    drain_forever(
+        worker_id="w-long-burst",
+        stopping=lambda: not queued(),
+        give_way=GiveWay(longest=1.0, pressure=Busy(1.0), clock=clock),
+    )
+    linger = capture_requests.LINGER_SECONDS
+    first, *gave_way, last = steps
+    assert first == linger == last  # after each small batch
+    # Given way for one second of steps, then drained.
+    assert set(gave_way) == {STEP}
+    assert 1.0 <= len(gave_way) * STEP <= 1.0 + STEP
+    assert set(CaptureRequest.objects.values_list("status", flat=True)) == {CaptureStatus.SUCCESS}
