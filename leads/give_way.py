@@ -6,22 +6,24 @@ machine), each request it drains during a burst takes CPU the accepts need: on t
 machine the accept's rate fell by a fifth and its p99 nearly doubled (docs/performance.md, round
 thirteen).
 
-So before each batch the worker reads the host's CPU pressure: the share of the time since its
-last reading in which some runnable task waited for a CPU (Linux's pressure stall information, the
-"some" line of /proc/pressure/cpu). Above PRESSURE it waits a step and reads again, for at most
-`longest` seconds in a row. Once it has waited that long it drains until it has caught up (a claim
-smaller than a full batch) before it gives way again. A request accepted during a burst waits at
-most about `longest` seconds, plus the drain of what came before it. On a host of its own the
-worker's own load stays well under PRESSURE (0.0-0.16 while it drained a backlog alone on 2 cores,
-against 0.55 under a burst of accepts), and where the kernel has no pressure file it never gives
-way. It gives way only once a claim has found requests: while the queue is empty the worker looks
-for work at its usual pace, busy host or not.
+So before each batch the worker reads the host's CPU pressure: the share of the last quarter
+second in which some runnable task waited for a CPU (Linux's pressure stall information, the
+"some" line of /proc/pressure/cpu). Above PRESSURE it waits a step and reads again, until the host
+is quiet (QUIET) or it has waited `longest` seconds in a row. After that it drains until it has
+caught up (a claim smaller than a full batch) before it gives way again. So a request accepted
+during a burst waits at most about `longest` seconds, plus the drain of what came before it.
+
+It gives way only once a claim has found requests: while the queue is empty the worker looks for
+work at its usual pace, busy host or not. On a host of its own, the worker's own load stays under
+PRESSURE (0.0-0.16 while it drained a backlog alone on 2 cores, against 0.45-0.65 under a burst
+of accepts), and where the kernel has no pressure file it never gives way.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,17 +31,29 @@ log = logging.getLogger(__name__)
 
 PSI_CPU = Path("/proc/pressure/cpu")
 PRESSURE = 0.3  # share of the time some task waited for a CPU, above which the drain waits
+QUIET = 0.1  # and once it waits, the share at or under which it goes on
 STEP = 0.05  # seconds between two readings while it waits
+WINDOW = 0.25  # seconds of the host's recent past each reading spans, at least
 
 
 class CpuPressure:
-    """Each call: the share of the wall time since the previous call in which at least one
-    runnable task on this host waited for a CPU (0.0-1.0), or None when there is nothing to read
-    (no such file, PSI switched off) or no time has passed."""
+    """Each call: the share of the last WINDOW seconds or so (since the previous call, if longer
+    ago) in which at least one runnable task on this host waited for a CPU (0.0-1.0), or None
+    when there is nothing to read (no such file, PSI switched off) or no time has passed.
 
-    def __init__(self, path: Path = PSI_CPU, clock: Callable[[], float] = time.monotonic) -> None:
-        self.path, self.clock = path, clock
-        self.last = self._read()
+    A reading of one STEP alone is mostly noise: under a steady burst of accepts, single 50 ms
+    readings fell under PRESSURE often enough that the drain stopped giving way several times a
+    second."""
+
+    def __init__(
+        self,
+        path: Path = PSI_CPU,
+        clock: Callable[[], float] = time.monotonic,
+        window: float = WINDOW,
+    ) -> None:
+        self.path, self.clock, self.window = path, clock, window
+        first = self._read()
+        self.readings: deque[tuple[float, int]] = deque([first] if first else [])
 
     def _read(self) -> tuple[float, int] | None:
         """(when, microseconds some task has waited since boot)."""
@@ -57,10 +71,18 @@ class CpuPressure:
 
     def __call__(self) -> float | None:
         now = self._read()
-        last, self.last = self.last, now
-        if now is None or last is None or now[0] <= last[0]:
+        if now is None:
+            self.readings.clear()
             return None
-        return min(1.0, max(0.0, (now[1] - last[1]) / 1e6 / (now[0] - last[0])))
+        readings = self.readings
+        readings.append(now)
+        # The base: the newest reading at least a window old (or the oldest there is).
+        while len(readings) > 2 and now[0] - readings[1][0] >= self.window:
+            readings.popleft()
+        base = readings[0]
+        if now[0] <= base[0]:
+            return None
+        return min(1.0, max(0.0, (now[1] - base[1]) / 1e6 / (now[0] - base[0])))
 
 
 class GiveWay:
@@ -72,9 +94,10 @@ class GiveWay:
         longest: float,
         pressure: Callable[[], float | None] | None = None,
         threshold: float = PRESSURE,
+        quiet: float = QUIET,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.longest, self.threshold, self.clock = longest, threshold, clock
+        self.longest, self.threshold, self.quiet, self.clock = longest, threshold, quiet, clock
         self.pressure = pressure if pressure is not None else CpuPressure(clock=clock)
         self.since: float | None = None  # when it began to give way, until it has caught up
         self.waiting = False
@@ -87,7 +110,9 @@ class GiveWay:
         share = self.pressure()  # read every time, so that each reading covers a short while
         if self.empty:
             return False
-        busy = share is not None and share > self.threshold
+        # Once giving way, only a quiet host ends it: under a burst the pressure moves around
+        # PRESSURE from one reading to the next, and the burst's end takes it near 0 at once.
+        busy = share is not None and share > (self.quiet if self.waiting else self.threshold)
         t = self.clock()
         if busy and self.since is None:
             self.since = t

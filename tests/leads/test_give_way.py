@@ -11,7 +11,7 @@ import pytest
 
 from leads import capture_requests
 from leads.capture_requests import drain_forever
-from leads.give_way import PRESSURE, PSI_CPU, STEP, CpuPressure, GiveWay
+from leads.give_way import PRESSURE, PSI_CPU, QUIET, STEP, CpuPressure, GiveWay
 from leads.models import CaptureRequest, CaptureStatus, Lead
 from tests.factories import CaptureRequestFactory
 from tests.helpers import attrs
@@ -42,6 +42,24 @@ def test_pressure_is_the_share_of_time_some_task_waited(tmp_path):
     assert pressure() == 1.0
     clock.t += 1.0
     assert pressure() == 0.0  # nothing waited
+
+
+def test_pressure_spans_the_last_window_not_one_step(tmp_path):
+    """Read every STEP, each figure covers the last WINDOW seconds: one quiet step under a busy
+    stretch does not read as a quiet host."""
+    psi, clock = tmp_path / "cpu", Clock()
+    total = 0
+    psi.write_text(SOME.format(total))
+    pressure = CpuPressure(psi, clock, window=0.25)
+    shares = []
+    for waited in [0.04] * 6 + [0.0] + [0.04] * 3:  # 80% busy, one quiet step
+        clock.t += 0.05
+        total += round(waited * 1e6)
+        psi.write_text(SOME.format(total))
+        shares.append(pressure())
+    # The quiet step is one of the last 5 or 6 (the base is the newest reading a window old).
+    assert 0.8 * 4 / 5 <= shares[6] <= 0.8 * 5 / 6 + 1e-9
+    assert min(shares) > PRESSURE
 
 
 @pytest.mark.parametrize(
@@ -145,12 +163,27 @@ def test_give_way_drains_at_once_when_the_host_is_not_busy_or_the_pressure_unkno
         assert not found_work(GiveWay(longest=10, pressure=Busy(share), clock=Clock())).now()
 
 
+def test_once_it_gives_way_only_a_quiet_host_ends_it():
+    clock, busy = Clock(), Busy(0.5)
+    rule = found_work(GiveWay(longest=10, pressure=busy, clock=clock))
+    assert rule.now()
+    for share in (0.25, QUIET + 0.01, 0.2):  # a burst's readings move around PRESSURE
+        busy.share = share
+        clock.t += STEP
+        assert rule.now()
+    busy.share = QUIET  # the burst is over
+    assert not rule.now()
+    rule.drained(claimed=500, limit=500)
+    busy.share = 0.25  # not busy enough to begin giving way again
+    assert not rule.now()
+
+
 def test_a_quiet_moment_in_a_burst_does_not_restart_the_count():
     clock, busy = Clock(), Busy(0.9)
     rule = found_work(GiveWay(longest=10, pressure=busy, clock=clock))
     assert rule.now()
     clock.t += 6
-    busy.share = 0.1
+    busy.share = 0.05
     assert not rule.now()  # a lull: one batch
     rule.drained(claimed=500, limit=500)  # and there is more
     busy.share = 0.9
