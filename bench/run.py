@@ -691,6 +691,8 @@ def main(argv: list[str] | None = None) -> dict:
             result = metered(lambda: wrk(port, paths["bulk"], "bulk", args), 25)
             result["rate"] *= 25
             add("B2", "Lead/Bulk/CreateOrUpdate (25 rows)", result, "bulk", "leads/s")
+            if os.environ.get("BENCH_SETTLE_AFTER_B2", "1") == "1":
+                settle(url, "B2")  # as many new rows as B0's
         if "B3" in args.only:
             result = metered(
                 lambda: wrk(port, paths["async"], "async", args, BENCH_API_KEY=keys["api_key"])

@@ -121,6 +121,11 @@ def _claimable(now: datetime) -> Q:
     return queued | lease_over
 
 
+def capture_requests_due() -> bool:
+    """Whether a request is due to be claimed (one indexed read; nothing is claimed or locked)."""
+    return CaptureRequest.objects.filter(_claimable(timezone.now())).exists()
+
+
 def capture_requests_claim(
     *, worker_id: str, limit: int = BATCH_SIZE, ids: list[uuid.UUID] | None = None
 ) -> list[Claim]:
@@ -441,10 +446,10 @@ def drain_forever(
     and ride out a database or cache outage (back off, drop the broken connection, go on)."""
     failures = 0
     while not stopping():
-        if give_way is not None and give_way.now():
-            _sleep(GIVE_WAY_STEP, stopping)
-            continue
         try:
+            if give_way is not None and give_way.now():
+                _sleep(GIVE_WAY_STEP, stopping)
+                continue
             limit = _batch_limit()
             claimed = capture_requests_drain(worker_id=worker_id, limit=limit)
             failures = 0

@@ -8,9 +8,10 @@ import multiprocessing
 import time
 
 import pytest
+from django.db import OperationalError
 
 from leads import capture_requests
-from leads.capture_requests import drain_forever
+from leads.capture_requests import capture_requests_due, drain_forever
 from leads.give_way import PRESSURE, PSI_CPU, QUIET, STEP, CpuPressure, GiveWay
 from leads.models import CaptureRequest, CaptureStatus, Lead
 from tests.factories import CaptureRequestFactory
@@ -158,6 +159,30 @@ def test_give_way_does_not_spend_its_time_while_the_queue_is_empty():
     assert rule.now()
 
 
+def test_a_busy_host_with_nothing_due_keeps_all_of_longest_for_the_burst():
+    """With a look at the queue, the drain gives way as soon as requests are due, before any
+    claim, and not before."""
+    clock, busy, due = Clock(), Busy(0.9), [False]
+    rule = GiveWay(longest=10, pressure=busy, pending=lambda: due[0], clock=clock)
+    for _ in range(30):
+        assert not rule.now()  # nothing due: claim (nothing) and nap as usual
+        rule.drained(claimed=0, limit=500)
+        clock.t += 1
+    due[0] = True  # a burst begins
+    assert rule.now()
+    clock.t += 9.9
+    assert rule.now()
+    clock.t += 0.2
+    assert not rule.now()
+
+
+def test_the_queue_is_not_looked_at_when_the_host_is_not_busy():
+    looks = []
+    rule = GiveWay(longest=10, pressure=Busy(0.1), pending=lambda: looks.append(1) or True)
+    assert not rule.now()
+    assert looks == []
+
+
 def test_give_way_drains_at_once_when_the_host_is_not_busy_or_the_pressure_unknown():
     for share in (0.0, PRESSURE, None):
         assert not found_work(GiveWay(longest=10, pressure=Busy(share), clock=Clock())).now()
@@ -238,29 +263,76 @@ def batches_of_two(monkeypatch):
 def test_the_worker_loop_leaves_the_queue_alone_while_it_gives_way(
     credential, monkeypatch, batches_of_two
 ):
-    """The real drain on the real queue: once a claim has found requests, nothing more is claimed
-    while the host is busy; the rest are drained, with their leads, once it is not."""
+    """The real drain on the real queue: while the host is busy nothing is claimed, not even a
+    first batch (the worker looks whether requests are due); the requests are drained, with their
+    leads, once it is not."""
     queue(credential, 5, "g")
     busy, waits = Busy(0.9), []
 
     def sleep(seconds, stopping):
         waits.append((seconds, queued()))
-        if len(waits) == 5:
+        if len(waits) == 4:
             busy.share = 0.0  # the burst is over
 
     monkeypatch.setattr(capture_requests, "_sleep", sleep)
     drain_forever(
         worker_id="w-give-way",
         stopping=lambda: not queued(),
+        give_way=GiveWay(longest=3600, pressure=busy, pending=capture_requests_due),
+    )
+    linger = capture_requests.LINGER_SECONDS
+    assert waits[:4] == [(STEP, 5)] * 4  # gave way, nothing claimed
+    assert waits[4:] == [(linger, 3), (linger, 1), (linger, 0)]  # then batches of two
+    assert set(CaptureRequest.objects.values_list("status", flat=True)) == {CaptureStatus.SUCCESS}
+    assert Lead.objects.count() == 5
+
+
+@pytest.mark.django_db
+def test_without_a_look_at_the_queue_the_first_claim_finds_the_requests(
+    credential, monkeypatch, batches_of_two
+):
+    """GiveWay with no `pending`: a busy host with an empty queue cannot tell a burst has begun
+    until a claim finds it; that batch is drained, then the drain gives way."""
+    queue(credential, 5, "f")
+    busy, waits = Busy(0.9), []
+
+    def sleep(seconds, stopping):
+        waits.append((seconds, queued()))
+        if len(waits) == 5:
+            busy.share = 0.0
+
+    monkeypatch.setattr(capture_requests, "_sleep", sleep)
+    drain_forever(
+        worker_id="w-no-look",
+        stopping=lambda: not queued(),
         give_way=GiveWay(longest=3600, pressure=busy),
     )
     linger = capture_requests.LINGER_SECONDS
-    # The first claim takes a full batch (the worker had not seen the queue yet); then it gives
-    # way, with three requests waiting, until the host is no longer busy.
     assert waits[:5] == [(linger, 3)] + [(STEP, 3)] * 4
-    assert waits[5:] == [(linger, 1), (linger, 0)]  # then a full batch, and the last one
-    assert set(CaptureRequest.objects.values_list("status", flat=True)) == {CaptureStatus.SUCCESS}
-    assert Lead.objects.count() == 5
+    assert waits[5:] == [(linger, 1), (linger, 0)]
+
+
+@pytest.mark.django_db
+def test_the_look_at_the_queue_failing_is_ridden_out_like_any_drain_fault(monkeypatch, caplog):
+    """The look is a query: while the database is away it fails, and the loop backs off and goes
+    on, as after a failed claim."""
+    looks, naps = [], []
+
+    def pending():
+        looks.append(1)
+        if len(looks) == 1:
+            raise OperationalError("the database is away")
+        return False
+
+    monkeypatch.setattr(capture_requests, "_sleep", lambda seconds, stopping: naps.append(seconds))
+    drain_forever(
+        worker_id="w-look-fails",
+        stopping=lambda: len(naps) == 2,
+        max_backoff=0.5,
+        give_way=GiveWay(longest=10, pressure=Busy(0.9), pending=pending),
+    )
+    assert naps == [0.5, 0.5]  # the back-off, then the idle nap after an empty claim
+    assert "capture drain failed" in caplog.text
 
 
 @pytest.mark.django_db

@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import connection
 
-from leads.capture_requests import drain_forever, worker_id_new
+from leads.capture_requests import capture_requests_due, drain_forever, worker_id_new
 from leads.give_way import GiveWay
 from settings_global.workers import HEARTBEAT_EVERY, worker_heartbeat
 
@@ -80,7 +80,9 @@ class Command(BaseCommand):
                 worker_id=worker_id,
                 stopping=stop.is_set,
                 max_backoff=MAX_BACKOFF,
-                give_way=GiveWay(longest=settings.DRAIN_GIVE_WAY_SECONDS),
+                give_way=GiveWay(
+                    longest=settings.DRAIN_GIVE_WAY_SECONDS, pending=capture_requests_due
+                ),
             )
         finally:
             connection.close()
