@@ -25,6 +25,7 @@ no pressure file it never gives way.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections import deque
 from collections.abc import Callable
@@ -37,6 +38,7 @@ PRESSURE = 0.3  # share of the time some task waited for a CPU, above which the 
 QUIET = 0.1  # and once it waits, the share at or under which it goes on
 STEP = 0.05  # seconds between two readings while it waits
 WINDOW = 0.25  # seconds of the host's recent past each reading spans, at least
+_SOME_TOTAL = re.compile(r"^some\b.*?\btotal=(\d+)\b", re.MULTILINE)
 
 
 class CpuPressure:
@@ -64,13 +66,8 @@ class CpuPressure:
             text = self.path.read_text()
         except OSError:  # absent, or EOPNOTSUPP when the kernel was booted with psi=0
             return None
-        for line in text.splitlines():
-            name, *fields = line.split()
-            if name == "some":
-                total = dict(field.split("=", 1) for field in fields).get("total")
-                if total is not None and total.isdigit():
-                    return self.clock(), int(total)
-        return None
+        found = _SOME_TOTAL.search(text)
+        return (self.clock(), int(found[1])) if found else None
 
     def __call__(self) -> float | None:
         now = self._read()

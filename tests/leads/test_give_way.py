@@ -9,6 +9,8 @@ import time
 
 import pytest
 from django.db import OperationalError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from leads import capture_requests
 from leads.capture_requests import capture_requests_due, drain_forever
@@ -64,7 +66,16 @@ def test_pressure_spans_the_last_window_not_one_step(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "content", [None, "", "full avg10=0.00 total=12\n", "some avg10=0.00 total=many\n"]
+    "content",
+    [
+        None,
+        "",
+        "\n\n",
+        "full avg10=0.00 total=12\n",
+        "some avg10=0.00 total=many\n",
+        "some avg10 total\n",
+        "some avg10=0.00 subtotal=12\n",
+    ],
 )
 def test_pressure_is_unknown_without_a_readable_some_line(tmp_path, content):
     psi, clock = tmp_path / "cpu", Clock()
@@ -73,6 +84,26 @@ def test_pressure_is_unknown_without_a_readable_some_line(tmp_path, content):
     pressure = CpuPressure(psi, clock)
     clock.t += 1.0
     assert pressure() is None
+
+
+# Anything, or a "some" line with any total (a smaller second total too) and anything after it.
+PSI_TEXT = st.one_of(
+    st.text(),
+    st.builds("some avg10=0.00 total={}{}\n".format, st.integers(0, 10**15), st.text(max_size=20)),
+)
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(first=PSI_TEXT, second=PSI_TEXT)
+def test_pressure_never_fails_on_what_the_file_holds(tmp_path, first, second):
+    """Whatever the kernel (or anything else) put there: a share between 0 and 1, or None."""
+    psi, clock = tmp_path / "cpu", Clock()
+    psi.write_text(first)
+    pressure = CpuPressure(psi, clock)
+    clock.t += 0.5
+    psi.write_text(second)
+    share = pressure()
+    assert share is None or 0.0 <= share <= 1.0
 
 
 def test_pressure_is_unknown_when_no_time_has_passed(tmp_path):
