@@ -7,6 +7,7 @@ server. Plain Python: no Django, no DRF, so matching and the wire modules raise 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from leads.vocabulary import ReasonCode
@@ -72,6 +73,13 @@ def invalid_value(name: str, what: str) -> IntakeError:
 
 def invalid_body(what: str) -> IntakeError:
     return IntakeError(ReasonCode.INVALID_BODY, f"Body not to specification: {what}")
+
+
+def malformed_json(exc: json.JSONDecodeError) -> IntakeError:
+    """invalid_body for a body that json could not read, and where it stopped: "Expecting value at
+    character 0", "Unterminated string starting at character 37" (json's own message for that
+    one already ends in "at")."""
+    return invalid_body(f"malformed JSON ({exc.msg.removesuffix(' at')} at character {exc.pos})")
 
 
 class AuthError(ApiError):

@@ -10,7 +10,7 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import QueryDict
 from django.http.multipartparser import MultiPartParserError
 
-from leads.errors import ApiError, IntakeError, invalid_body, invalid_value
+from leads.errors import ApiError, IntakeError, invalid_body, invalid_value, malformed_json
 from leads.intake import IntakeRequest
 from leads.matching import Operation
 from leads.vocabulary import CREDENTIAL_KEYS, Family
@@ -113,6 +113,8 @@ def read_form(request: Any) -> tuple[Any, IntakeError | None]:
             return {}, None
         try:
             body = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        except json.JSONDecodeError as exc:
+            return {"raw": text}, malformed_json(exc)
         except (ValueError, RecursionError) as exc:
             return {"raw": text}, invalid_body(f"malformed JSON ({exc})")
         if not isinstance(body, dict):

@@ -12,7 +12,7 @@ import math
 import re
 from typing import Any
 
-from leads.errors import ApiError, IntakeError, invalid_body, invalid_value
+from leads.errors import ApiError, IntakeError, invalid_body, invalid_value, malformed_json
 from leads.intake import IntakeRequest, UpdateBehavior
 from leads.matching import Operation
 from leads.services import MAX_LENGTHS
@@ -233,7 +233,7 @@ def read_json(request: Any) -> tuple[Any, IntakeError | None]:
     try:
         body = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
-        return {"raw": text}, invalid_body(f"malformed JSON ({exc.msg} at {exc.pos})")
+        return {"raw": text}, malformed_json(exc)
     # NaN / Infinity (not JSON), 1e999 (no finite number), or digits past Python's int limit
     except ValueError as exc:
         return {"raw": text}, invalid_body(f"malformed JSON ({exc})")

@@ -39,7 +39,14 @@ import phonenumbers
 from django.utils import timezone
 from rest_framework.exceptions import APIException
 
-from leads.errors import ApiError, IntakeError, invalid_body, invalid_value, missing_field
+from leads.errors import (
+    ApiError,
+    IntakeError,
+    invalid_body,
+    invalid_value,
+    malformed_json,
+    missing_field,
+)
 from leads.matching import Operation
 from leads.normalize import email_key, normalize_phone
 from leads.services import LEAD_FIELDS, IntakeRequest
@@ -156,7 +163,7 @@ def read_params(request: Any) -> tuple[dict[str, str], IntakeError | None]:
         error = invalid_body("the body is not UTF-8")
         params["raw_body"] = request.body.decode("latin-1")[:10_000]
     except json.JSONDecodeError as exc:
-        error = invalid_body(f"malformed JSON ({exc.msg} at {exc.pos})")
+        error = malformed_json(exc)
         params["raw_body"] = request.body.decode("utf-8", "replace")[:10_000]
     except _NotFinite as exc:
         error = invalid_body(f"malformed JSON ({exc})")

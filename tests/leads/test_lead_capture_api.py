@@ -376,6 +376,22 @@ def test_paths_are_case_insensitive(capture):
 
 
 @pytest.mark.parametrize(
+    ("raw", "where"),
+    [
+        ('[{"Attribute":"EmailAddress","Value":"x', "Unterminated string starting at character 37"),
+        ("[", "Expecting value at character 1"),
+        ('[{"Attribute": "FirstName"} x]', "Expecting ',' delimiter at character 28"),
+    ],
+)
+def test_malformed_json_says_where_it_stopped_in_plain_words(capture, raw, where):
+    response = capture(None, raw=raw)
+    assert response.status_code == 400
+    message = response.json()["ExceptionMessage"]
+    assert message == f"Body not to specification: malformed JSON ({where})"
+    assert FailedInjection.objects.get().reason == message
+
+
+@pytest.mark.parametrize(
     ("raw", "reason", "message"),
     [
         ('[{"Attribute":', "invalid_body", "malformed JSON"),
