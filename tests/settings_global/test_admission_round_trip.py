@@ -29,14 +29,16 @@ CAPTURE = "/v2/LeadManagement.svc/Lead.Capture"
 
 @pytest.fixture
 def commands(monkeypatch):
+    """The commands sent to Redis: every one is packed by its connection, whichever way it goes
+    (redis-py's client, or settings_global.ratelimit's own connection)."""
     sent: list[str] = []
-    original = redis.Redis.execute_command
+    original = redis.connection.AbstractConnection.pack_command
 
-    def counted(self, *args, **options):
+    def counted(self, *args):
         sent.append(str(args[0]))
-        return original(self, *args, **options)
+        return original(self, *args)
 
-    monkeypatch.setattr(redis.Redis, "execute_command", counted)
+    monkeypatch.setattr(redis.connection.AbstractConnection, "pack_command", counted)
     return sent
 
 
