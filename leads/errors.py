@@ -138,7 +138,7 @@ class UnknownApi(ApiError):
 
 
 class ServiceUnavailable(ApiError):
-    """The database is away: a 503 the sender retries after Retry-After."""
+    """The database or Redis is away: a 503 the sender retries after Retry-After."""
 
     status = 503
     kind = "server"

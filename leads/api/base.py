@@ -14,6 +14,9 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.http import Http404
 from django_ratelimit.core import get_usage
+from django_redis.exceptions import ConnectionInterrupted
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
@@ -156,6 +159,10 @@ class FamilyAPIView(APIView):
         return self.error_answer(api_error_from(exc, where=self.__class__.__name__))
 
 
+# Redis away (REDIS_URL): through the cache (django-redis) or the rate limit's own connection.
+_REDIS_AWAY = (ConnectionInterrupted, RedisConnectionError, RedisTimeoutError)
+
+
 def api_error_from(exc: Exception, *, where: str = "") -> ApiError:
     """Any exception a view lets out, as an ApiError: the one place Django's, DRF's and the
     database's exceptions are converted."""
@@ -167,6 +174,10 @@ def api_error_from(exc: Exception, *, where: str = "") -> ApiError:
         return ApiError(str(exc.detail), status=exc.status_code, kind="invalid_body")
     if isinstance(exc, OperationalError | InterfaceError):
         log.exception("database unavailable")
+        return ServiceUnavailable()
+    if isinstance(exc, _REDIS_AWAY):
+        # The rate limit's counters and the rules' cache: a 503 like the database's, retried.
+        log.warning("Redis unavailable: %s", exc)
         return ServiceUnavailable()
     if isinstance(exc, DatabaseError):
         log.exception("database error")
