@@ -1,4 +1,5 @@
 import csv
+import logging
 
 from django.conf import settings
 from django.contrib import admin
@@ -15,6 +16,8 @@ from leads.search import (
     recent_values,
 )
 from settings_global.services import API_USER_DISPLAY_NAME, API_USERS_GROUP
+
+log = logging.getLogger(__name__)
 
 CHOICES_TTL = 300  # seconds a filter's sampled choices are kept
 
@@ -58,11 +61,15 @@ class RecentValueFilter(admin.SimpleListFilter):
     field = ""
 
     def lookups(self, request, model_admin):
-        values = cache.get_or_set(
-            f"lead-filter-choices:{self.field}",
-            lambda: recent_values(Lead.objects.all(), self.field),
-            CHOICES_TTL,
-        )
+        try:
+            values = cache.get_or_set(
+                f"lead-filter-choices:{self.field}",
+                lambda: recent_values(Lead.objects.all(), self.field),
+                CHOICES_TTL,
+            )
+        except Exception:  # Redis away: the page still lists, its choices read afresh
+            log.warning("the %s filter's choices are read afresh: the cache is away", self.field)
+            values = recent_values(Lead.objects.all(), self.field)
         if self.value() and self.value() not in values:
             values = [*values[:49], self.value()]
         return [(v, v) for v in values[:50]]

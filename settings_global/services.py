@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import secrets
 import uuid
 from collections.abc import Iterator
@@ -26,6 +27,8 @@ from settings_global.models import (
     credentials_invalidate,
     hash_secret,
 )
+
+log = logging.getLogger(__name__)
 
 API_USERS_GROUP = "API users"
 API_USER_DISPLAY_NAME = "System API User"
@@ -96,14 +99,18 @@ def _global_settings_read() -> GlobalSettings:
     shared = _cache_is_shared()
     generation = None
     if shared:
-        found = cache.get_many([GLOBAL_SETTINGS_GENERATION_KEY, GLOBAL_SETTINGS_CACHE_KEY])
-        generation = found.get(GLOBAL_SETTINGS_GENERATION_KEY)
-        cached = found.get(GLOBAL_SETTINGS_CACHE_KEY)
-        if generation is None:
-            cache.add(GLOBAL_SETTINGS_GENERATION_KEY, uuid.uuid4().hex, timeout=None)
-            generation = cache.get(GLOBAL_SETTINGS_GENERATION_KEY)
-        elif isinstance(cached, tuple) and len(cached) == 2 and cached[0] == generation:
-            return cached[1]
+        try:
+            found = cache.get_many([GLOBAL_SETTINGS_GENERATION_KEY, GLOBAL_SETTINGS_CACHE_KEY])
+            generation = found.get(GLOBAL_SETTINGS_GENERATION_KEY)
+            cached = found.get(GLOBAL_SETTINGS_CACHE_KEY)
+            if generation is None:
+                cache.add(GLOBAL_SETTINGS_GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+                generation = cache.get(GLOBAL_SETTINGS_GENERATION_KEY)
+            elif isinstance(cached, tuple) and len(cached) == 2 and cached[0] == generation:
+                return cached[1]
+        except Exception:  # Redis away: the database itself, and nothing cached
+            log.warning("the rules' cache is unreadable; reading Global Settings from the database")
+            shared, generation = False, None
     # Read after the generation: a save committing in between retires what is cached here.
     obj = GlobalSettings.objects.filter(pk=1).first()
     if obj is None:

@@ -1,6 +1,7 @@
 """Redis away (REDIS_URL set, the server stopped): a vendor call answers 503 with Retry-After in
 its family's own format, never a 500, and writes nothing; once Redis is back on the same address,
-the next call goes through with no restart of the web process."""
+the next call goes through with no restart of the web process. Staff pages read what they would
+have cached from the database."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from django.conf import settings
 from config.env import cache_config
 from leads.models import CaptureRequest, Lead
 from settings_global import ratelimit
-from tests.factories import ListFactory
+from settings_global.services import global_settings_get, global_settings_update
+from tests.factories import LeadFactory, ListFactory
 from tests.helpers import attrs
 from tests.servers import free_port, wait_for_port
 
@@ -110,3 +112,24 @@ def test_the_convoso_insert_answers_503_while_redis_is_away(client, credential, 
     assert response.status_code == 503
     assert response.json()["success"] is False
     assert not Lead.objects.exists()
+
+
+def test_the_rules_are_read_from_the_database_while_redis_is_away(redis):
+    global_settings_update(changes={"bulk_row_limit": 17}, user=None, via="test")
+    redis.stop()
+    assert global_settings_get().bulk_row_limit == 17
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/leads/lead/",  # its filters' sampled choices are cached
+        "/admin/settings_global/globalsettings/1/change/",  # the rules are cached
+    ],
+)
+def test_staff_pages_open_while_redis_is_away(admin_client, redis, path):
+    LeadFactory(source="Web form")
+    global_settings_get()  # the rules' row, as every running deployment has it
+    redis.stop()
+    response = admin_client.get(path)
+    assert response.status_code == 200
