@@ -164,8 +164,8 @@ _REDIS_AWAY = (ConnectionInterrupted, RedisConnectionError, RedisTimeoutError)
 
 
 def api_error_from(exc: Exception, *, where: str = "") -> ApiError:
-    """Any exception a view lets out, as an ApiError: the one place Django's, DRF's and the
-    database's exceptions are converted."""
+    """Any exception a view lets out, as an ApiError: the one place Django's, DRF's, the
+    database's and Redis's exceptions are converted."""
     if isinstance(exc, ApiError):
         return exc
     if isinstance(exc, Http404 | drf_exceptions.NotFound):
