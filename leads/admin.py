@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db.models import Q
 from django.http import StreamingHttpResponse
+from redis.exceptions import RedisError
 
 from leads.models import Account, Activity, CaptureRequest, CustomField, Lead, Visitor
 from leads.search import (
@@ -67,7 +68,7 @@ class RecentValueFilter(admin.SimpleListFilter):
                 lambda: recent_values(Lead.objects.all(), self.field),
                 CHOICES_TTL,
             )
-        except Exception:  # Redis away: the page still lists, its choices read afresh
+        except RedisError:  # Redis away: the page still lists, its choices read afresh
             log.warning("the %s filter's choices are read afresh: the cache is away", self.field)
             values = recent_values(Lead.objects.all(), self.field)
         if self.value() and self.value() not in values:

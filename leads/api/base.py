@@ -14,7 +14,6 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.http import Http404
 from django_ratelimit.core import get_usage
-from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions as drf_exceptions
@@ -159,8 +158,9 @@ class FamilyAPIView(APIView):
         return self.error_answer(api_error_from(exc, where=self.__class__.__name__))
 
 
-# Redis away (REDIS_URL): through the cache (django-redis) or the rate limit's own connection.
-_REDIS_AWAY = (ConnectionInterrupted, RedisConnectionError, RedisTimeoutError)
+# Redis away (REDIS_URL): redis-py's own errors, whether through the cache (django-redis raises
+# them as they are) or the rate limit's own connection.
+_REDIS_AWAY = (RedisConnectionError, RedisTimeoutError)
 
 
 def api_error_from(exc: Exception, *, where: str = "") -> ApiError:
