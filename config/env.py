@@ -93,8 +93,12 @@ def database_config(url: str | None, *, base_dir: Path) -> dict[str, Any]:
     return config
 
 
-def cache_config(redis_url: str | None) -> dict[str, Any]:
-    """Redis (shared by every process) when REDIS_URL is set, else a per-process memory cache."""
+def cache_config(redis_url: str | None, timeout: float = 1.0) -> dict[str, Any]:
+    """Redis (shared by every process) when REDIS_URL is set, else a per-process memory cache.
+
+    timeout: seconds to connect, and to wait for each reply, before a call gives Redis up as away
+    (a 503 for a vendor call): redis-py's own default is 5 s, which a Redis that hangs would cost
+    every call while the web's workers wait on it."""
     if not redis_url:
         return {
             "default": {
@@ -104,12 +108,18 @@ def cache_config(redis_url: str | None) -> dict[str, Any]:
         }
     if urlparse(redis_url).scheme not in {"redis", "rediss", "unix"}:
         raise ImproperlyConfigured(f"REDIS_URL must be a redis:// URL, got {redis_url!r}")
+    if not timeout > 0:
+        raise ImproperlyConfigured(f"REDIS_TIMEOUT_SECONDS must be more than 0, got {timeout!r}")
     return {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": redis_url,
             "KEY_PREFIX": "leadintake",
-            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "SOCKET_CONNECT_TIMEOUT": timeout,
+                "SOCKET_TIMEOUT": timeout,
+            },
         }
     }
 

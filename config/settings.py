@@ -48,7 +48,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # docs/performance.md for what it measured.
     if env_bool("DATABASE_SERVER_SIDE_BINDING", False):
         DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
-CACHES = cache_config(REDIS_URL)
+CACHES = cache_config(REDIS_URL, timeout=env_seconds("REDIS_TIMEOUT_SECONDS", 1.0))
 TASKS_BACKEND = env_str("TASKS_BACKEND", "db")
 TASKS = tasks_config(TASKS_BACKEND, REDIS_URL)
 RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0"}}
@@ -145,6 +145,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "config.pagination.CappedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Redis or the database away: 503 with Retry-After, not a 500 (the vendor views map their own).
+    "EXCEPTION_HANDLER": "config.outages.staff_api_exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 

@@ -1,3 +1,5 @@
+import logging
+
 import phonenumbers
 from django import forms
 from django.contrib import admin, messages
@@ -6,6 +8,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
+from config.outages import REDIS_AWAY, REDIS_AWAY_CHANGE
 from settings_global.models import (
     SETTING_FIELDS,
     ApiCredential,
@@ -18,6 +21,25 @@ from settings_global.services import (
     global_settings_get,
     global_settings_update,
 )
+
+log = logging.getLogger(__name__)
+
+
+class RedisAwayAdmin(admin.ModelAdmin):
+    """A change every worker must hear of (through Redis) fails whole while Redis is away: the
+    form comes back with a message saying so, instead of a server error page."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except REDIS_AWAY as exc:  # raised inside the view's transaction: rolled back
+            redis_away_message(self, request, exc)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+def redis_away_message(model_admin: admin.ModelAdmin, request, exc: Exception) -> None:
+    log.warning("a change in the admin failed: Redis unavailable: %s", exc)
+    model_admin.message_user(request, REDIS_AWAY_CHANGE, messages.ERROR)
 
 
 class GlobalSettingsChangeInline(admin.TabularInline):
@@ -46,7 +68,7 @@ class GlobalSettingsForm(forms.ModelForm):
 
 
 @admin.register(GlobalSettings)
-class GlobalSettingsAdmin(admin.ModelAdmin):
+class GlobalSettingsAdmin(RedisAwayAdmin):
     """Settings > Global Settings: one row; every change is recorded (who, when, old, new).
 
     Staff with the view permission see it; only the change permission edits it."""
@@ -106,7 +128,7 @@ class GlobalSettingsChangeAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiCredential)
-class ApiCredentialAdmin(admin.ModelAdmin):
+class ApiCredentialAdmin(RedisAwayAdmin):
     """Create shows the secrets once; revoke takes effect at the next request in every worker."""
 
     list_display = ["name", "user", "access_key", "is_active", "created_at", "revoked_at"]
@@ -152,6 +174,12 @@ class ApiCredentialAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         count = 0
         for credential in queryset.filter(is_active=True):
-            api_credential_revoke(credential=credential)
+            try:
+                api_credential_revoke(credential=credential)
+            except REDIS_AWAY as exc:  # this one and the rest stay active
+                redis_away_message(self, request, exc)
+                if not count:
+                    return
+                break
             count += 1
         self.message_user(request, f"Revoked {count} credential(s).")

@@ -18,6 +18,7 @@ import uuid
 from django.conf import settings
 from django.core.cache import cache
 
+from config.outages import REDIS_AWAY
 from settings_global import ratelimit
 from settings_global.models import CREDENTIALS_VERSION_KEY, ApiCredential, hash_secret
 from settings_global.services import GLOBAL_SETTINGS_KEYS, global_settings_offer
@@ -38,7 +39,9 @@ def _shared_cache() -> bool:
 
 
 def credentials_version(count_for: int | None = None) -> str | None:
-    """The shared version, created on first use; None when the cache cannot be read.
+    """The shared version, created on first use; None when what the cache holds cannot be read.
+    Redis away raises (config.outages): the call could not be counted against its rate limit
+    either, so it is answered 503 at once rather than after a second wait on Redis.
 
     count_for: the pk of the credential this call most likely presents (kept in this process);
     the call is then counted against the rate limit in the same round trip."""
@@ -56,7 +59,9 @@ def credentials_version(count_for: int | None = None) -> str | None:
         if version is None:
             cache.add(CREDENTIALS_VERSION_KEY, uuid.uuid4().hex, timeout=None)
             version = cache.get(CREDENTIALS_VERSION_KEY)
-    except Exception:  # Redis down: fall back to the database, never to a stale copy
+    except REDIS_AWAY:
+        raise
+    except Exception:  # fall back to the database, never to a stale copy
         log.warning("credentials version unreadable; checking credentials in the database")
         return None
     return version

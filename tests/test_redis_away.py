@@ -5,18 +5,28 @@ have cached from the database."""
 
 from __future__ import annotations
 
+import logging
+import os
 import shutil
+import signal
 import subprocess
 import time
+from io import StringIO
 from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from config.env import cache_config
+from config.outages import REDIS_AWAY_CHANGE
 from leads.models import CaptureRequest, Lead
 from settings_global import ratelimit
+from settings_global.models import ApiCredential, GlobalSettings, GlobalSettingsChange
 from settings_global.services import global_settings_get, global_settings_update
+from tests.admin_helpers import settings_form_post, settings_url
 from tests.factories import LeadFactory, ListFactory
 from tests.helpers import attrs
 from tests.servers import free_port, wait_for_port
@@ -43,8 +53,16 @@ class PrivateRedis:
         )
         wait_for_port(self.port, timeout=10)
 
+    def pause(self) -> None:
+        """A Redis that hangs: its connections stay open and nothing answers."""
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.kill(self.proc.pid, signal.SIGCONT)
+
     def stop(self) -> None:
         if self.proc is not None:
+            self.resume()
             self.proc.kill()
             self.proc.wait(5)
             self.proc = None
@@ -61,7 +79,7 @@ def redis(settings):
     server = PrivateRedis()
     server.start()
     _forget_connections()
-    settings.CACHES = cache_config(f"redis://127.0.0.1:{server.port}/0")
+    settings.CACHES = cache_config(f"redis://127.0.0.1:{server.port}/0", timeout=0.5)
     yield server
     server.stop()
     _forget_connections()
@@ -85,6 +103,23 @@ def test_lead_capture_answers_503_while_redis_is_away_and_goes_on_after(client, 
     time.sleep(0.1)
     assert client.post(url, attrs(FirstName="back"), format="json").status_code == 200
     assert Lead.objects.filter(first_name="back").exists()
+
+
+def test_a_hung_redis_costs_a_vendor_call_one_wait_then_a_503(client, ls_keys, redis, caplog):
+    url = f"{CAPTURE}?{ls_keys}"
+    assert client.post(url, attrs(FirstName="a"), format="json").status_code == 200
+    redis.pause()
+    with caplog.at_level(logging.WARNING):
+        response = client.post(url, attrs(FirstName="hung"), format="json")
+    redis.resume()
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    # One wait of REDIS_TIMEOUT_SECONDS, not one for the credentials, one for the rules and one
+    # for the rate limit in turn.
+    waits = [r.getMessage() for r in caplog.records if r.name != "django.request"]
+    assert waits == ["Redis unavailable: Timeout reading from socket"]
+    assert not Lead.objects.filter(first_name="hung").exists()
+    assert client.post(url, attrs(FirstName="back"), format="json").status_code == 200
 
 
 def test_the_async_accept_answers_503_while_redis_is_away(client, ls_keys, credential, redis):
@@ -133,3 +168,73 @@ def test_staff_pages_open_while_redis_is_away(admin_client, redis, path):
     redis.stop()
     response = admin_client.get(path)
     assert response.status_code == 200
+
+
+# A change every worker must hear of fails whole while Redis is away, and says so.
+
+
+def _messages(response) -> list[str]:
+    return [str(m) for m in response.context["messages"]]
+
+
+def test_a_global_settings_save_in_the_admin_fails_whole_and_says_why(admin_client, redis):
+    global_settings_get()
+    redis.stop()
+    response = settings_form_post(admin_client, bulk_row_limit=17)
+    assert response.status_code == 302
+    assert response["Location"] == settings_url()
+    page = admin_client.get(response["Location"])
+    assert page.status_code == 200
+    assert _messages(page) == [REDIS_AWAY_CHANGE]
+    assert GlobalSettings.objects.get().bulk_row_limit == 25
+    assert not GlobalSettingsChange.objects.exists()
+
+
+def test_a_global_settings_patch_answers_503_while_redis_is_away(staff_client, redis):
+    global_settings_get()
+    redis.stop()
+    response = staff_client.patch("/api/v1/settings/global/", {"bulk_row_limit": 17}, format="json")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert response.json() == {"detail": REDIS_AWAY_CHANGE}
+    assert GlobalSettings.objects.get().bulk_row_limit == 25
+
+
+def test_revoking_in_the_admin_while_redis_is_away_keeps_the_credential(
+    admin_client, credential, redis
+):
+    redis.stop()
+    response = admin_client.post(
+        reverse("admin:settings_global_apicredential_changelist"),
+        {"action": "revoke", "_selected_action": [credential.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert _messages(response) == [REDIS_AWAY_CHANGE]
+    credential.refresh_from_db()
+    assert credential.is_active
+    assert credential.revoked_at is None
+
+
+def test_creating_keys_in_the_admin_while_redis_is_away_creates_none(admin_client, api_user, redis):
+    redis.stop()
+    response = admin_client.post(
+        reverse("admin:settings_global_apicredential_add"),
+        {"user": api_user.pk, "name": "acme"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert _messages(response) == [REDIS_AWAY_CHANGE]
+    assert not ApiCredential.objects.exists()
+
+
+def test_the_credential_commands_fail_clearly_while_redis_is_away(credential, redis):
+    redis.stop()
+    with pytest.raises(CommandError, match="nothing was changed"):
+        call_command("create_api_user", "acme", stdout=StringIO())
+    with pytest.raises(CommandError, match="nothing was changed"):
+        call_command("revoke_api_user", credential.user.username, stdout=StringIO())
+    assert list(ApiCredential.objects.values_list("access_key", "is_active")) == [
+        (credential.access_key, True)
+    ]
+    assert not get_user_model().objects.filter(username="acme").exists()

@@ -75,6 +75,15 @@ def test_cache_is_redis_with_redis_url():
     assert config["LOCATION"] == "redis://127.0.0.1:6379/1"
 
 
+def test_redis_gives_up_after_a_second_unless_told_otherwise():
+    options = cache_config("redis://127.0.0.1:6379/1")["default"]["OPTIONS"]
+    assert options["SOCKET_CONNECT_TIMEOUT"] == options["SOCKET_TIMEOUT"] == 1.0
+    options = cache_config("redis://127.0.0.1:6379/1", timeout=0.25)["default"]["OPTIONS"]
+    assert options["SOCKET_CONNECT_TIMEOUT"] == options["SOCKET_TIMEOUT"] == 0.25
+    with pytest.raises(ImproperlyConfigured, match="REDIS_TIMEOUT_SECONDS"):
+        cache_config("redis://127.0.0.1:6379/1", timeout=0)
+
+
 def test_bad_redis_url_fails_clearly():
     with pytest.raises(ImproperlyConfigured, match="REDIS_URL"):
         cache_config("http://127.0.0.1:6379")

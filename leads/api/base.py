@@ -11,11 +11,9 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, transaction
+from django.db import DatabaseError, transaction
 from django.http import Http404
 from django_ratelimit.core import get_usage
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
@@ -23,6 +21,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.outages import DATABASE_AWAY, REDIS_AWAY
 from leads.api.idempotency import HEADER as IDEMPOTENCY_KEY
 from leads.api.idempotency import idempotency_begin
 from leads.errors import (
@@ -158,11 +157,6 @@ class FamilyAPIView(APIView):
         return self.error_answer(api_error_from(exc, where=self.__class__.__name__))
 
 
-# Redis away (REDIS_URL): redis-py's own errors, whether through the cache (django-redis raises
-# them as they are) or the rate limit's own connection.
-_REDIS_AWAY = (RedisConnectionError, RedisTimeoutError)
-
-
 def api_error_from(exc: Exception, *, where: str = "") -> ApiError:
     """Any exception a view lets out, as an ApiError: the one place Django's, DRF's, the
     database's and Redis's exceptions are converted."""
@@ -172,10 +166,10 @@ def api_error_from(exc: Exception, *, where: str = "") -> ApiError:
         return UnknownApi()
     if isinstance(exc, drf_exceptions.APIException):  # 405 and the other DRF answers
         return ApiError(str(exc.detail), status=exc.status_code, kind="invalid_body")
-    if isinstance(exc, OperationalError | InterfaceError):
+    if isinstance(exc, DATABASE_AWAY):
         log.exception("database unavailable")
         return ServiceUnavailable()
-    if isinstance(exc, _REDIS_AWAY):
+    if isinstance(exc, REDIS_AWAY):
         # The rate limit's counters and the rules' cache: a 503 like the database's, retried.
         log.warning("Redis unavailable: %s", exc)
         return ServiceUnavailable()

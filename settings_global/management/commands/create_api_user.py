@@ -2,6 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from config.outages import REDIS_AWAY, REDIS_AWAY_CHANGE
 from settings_global.models import ApiCredential
 from settings_global.services import api_user_create
 
@@ -22,7 +23,10 @@ class Command(BaseCommand):
                 f"API user {name!r} already has active keys; revoke them first "
                 f"(manage.py revoke_api_user {name})"
             )
-        issued = api_user_create(name=name)
+        try:
+            issued = api_user_create(name=name)
+        except REDIS_AWAY as exc:
+            raise CommandError(f"{REDIS_AWAY_CHANGE} ({exc})") from None
         if json:
             self.stdout.write(_dumps(issued.as_dict()))
             return
