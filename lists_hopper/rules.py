@@ -13,7 +13,7 @@ import functools
 
 from django.db import connection
 
-from leads.candidates import instance_from_row, model_columns
+from leads.candidates import array_literal, instance_from_row, model_columns
 from lists_hopper.models import DncEntry, List
 
 
@@ -28,7 +28,7 @@ def lists_and_dnc_orm(
 
 def lists_and_dnc_query(list_ids: set[int], phones: set[str]) -> tuple[str, list]:
     """PostgreSQL: the one statement of the lookup, to send along with another read."""
-    return _lists_and_dnc_sql()[0], [sorted(list_ids), sorted(phones)]
+    return _lists_and_dnc_sql()[0], [array_literal(sorted(list_ids)), array_literal(sorted(phones))]
 
 
 def lists_and_dnc_rows(
