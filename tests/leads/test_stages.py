@@ -57,7 +57,7 @@ def test_the_dialer_reads_its_lists_and_dnc_with_the_candidates_on_postgresql():
     stage = STAGES["dialer"]
     read = stage.read([row(DialerOptions(list_id=4, check_dnc=True))])
     if connection.vendor == "postgresql":
-        assert read is not None and read.params == [[4], ["+12015550123"]]
+        assert read is not None and read.params == ['{"4"}', '{"+12015550123"}']
     else:
         assert read is None
     assert stage.read([row(None)]) is None
