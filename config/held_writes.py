@@ -16,7 +16,10 @@ server 1.16-1.19 -> 0.87-1.05 ms (docs/performance.md, round six).
 The order of the writes is kept: any other statement on the connection (a read, an ORM write, a
 savepoint) first sends what is held, and so does leaving the block. What is held is sent before
 the block's transaction commits; if the block raises, it is dropped with the transaction.
-Elsewhere, and on other databases, `write()` runs the statement at once.
+`atomic_writes_together()` is `transaction.atomic()` around the block: where that is the
+outermost transaction, what is held at its end goes in one message with the COMMIT
+(config.postgresql.transaction). Elsewhere, and on other databases, `write()` runs the statement
+at once.
 """
 
 from __future__ import annotations
@@ -27,9 +30,10 @@ from contextvars import ContextVar
 from typing import Any
 
 import psycopg
-from django.db import connection
+from django.db import connection, transaction
 
 from config.postgresql.base import wrapped_cursor
+from config.postgresql.transaction import commits_next, execute_and_commit
 
 # The parameters of one statement: the protocol allows 65,535; held writes stay well below.
 MAX_HELD_PARAMS = 30_000
@@ -48,11 +52,15 @@ class _Held:
         self.statements.append((sql, params))
         self.params += len(params)
 
-    def send(self) -> None:
+    def send(self, *, commit: bool = False) -> None:
+        """Send what is held; commit: with the COMMIT after it, in the same message."""
         if not self.statements:
             return
         statements, self.statements, self.params = self.statements, [], 0
-        _execute(*_together(statements))
+        if commit:
+            execute_and_commit(*_together(statements))
+        else:
+            _execute(*_together(statements))
 
     def before_other(self, execute, sql, params, many, context):
         """Django's execute wrapper: what is held goes first, so the order is as written."""
@@ -61,8 +69,9 @@ class _Held:
 
 
 @contextlib.contextmanager
-def writes_together() -> Iterator[None]:
-    """Inside, `write()` holds its statement until another statement or the block's end."""
+def writes_together(*, commit: bool = False) -> Iterator[None]:
+    """Inside, `write()` holds its statement until another statement or the block's end.
+    commit: the caller's atomic block ends right after this one (atomic_writes_together)."""
     if connection.vendor != "postgresql" or _held.get() is not None:
         yield  # nested: the outer block holds and sends
         return
@@ -71,9 +80,17 @@ def writes_together() -> Iterator[None]:
     try:
         with connection.execute_wrapper(held.before_other):
             yield
-            held.send()
+            held.send(commit=commit and commits_next())
     finally:
         _held.reset(token)
+
+
+@contextlib.contextmanager
+def atomic_writes_together() -> Iterator[None]:
+    """transaction.atomic() around writes_together(): where it is the outermost atomic block,
+    the writes held at its end and its COMMIT go as one message."""
+    with transaction.atomic(), writes_together(commit=True):
+        yield
 
 
 def write(sql: str, params: list[Any]) -> None:

@@ -17,10 +17,10 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
-import psycopg
 from django.db import connection
 
 from config.postgresql.base import wrapped_cursor
+from config.postgresql.transaction import OpeningCursor
 from leads.models import Lead
 
 
@@ -130,7 +130,8 @@ def _one_message(
     for read in also:
         statements.append(read.sql)
         values.extend(read.params)
-    with wrapped_cursor(psycopg.ClientCursor) as cursor:
+    # The transaction's BEGIN goes in this message when it is the transaction's first statement.
+    with wrapped_cursor(OpeningCursor) as cursor:
         cursor.execute("; ".join(statements), values)
         if lock_ids:
             cursor.nextset()

@@ -12,11 +12,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import F, Q
 from django.utils import timezone
 
-from config.held_writes import writes_together
+from config.held_writes import atomic_writes_together
 from injectionlogs.models import FailedInjection
 from injectionlogs.services import failure_new, failure_record, intake_counts_add
 from leads.candidates import lock_id, locked_leads, locked_leads_by_keys, locks_take, reads_run
@@ -120,8 +120,8 @@ def leads_ingest(*, requests: list[IntakeRequest]) -> list[IntakeResult]:
     for row in rows:
         _prepare(row, region=rules.default_phone_region)
     live = [row for row in rows if row.result.error is None]
-    # The new rows and the rollup go as one statement, sent before the commit.
-    with transaction.atomic(), writes_together():
+    # The new rows and the rollup go as one statement, sent with the commit.
+    with atomic_writes_together():
         if live:
             reads = stages_reads(rows=live)
             index = _load_candidates(live, list(reads.values()))
