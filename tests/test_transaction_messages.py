@@ -143,3 +143,44 @@ def test_outside_a_transaction_the_cursor_adds_nothing():
         cursor.execute("SELECT 1; SELECT 2")
         assert cursor.fetchone() == (1,)
     assert_left_as_django_expects()
+
+
+def test_the_writes_sent_with_the_commit_store_what_the_server_bound_ones_do(api_user):
+    """With the COMMIT the writes go bound on the client (several statements in one message);
+    inside an outer transaction, bound by the server. Both store the same values."""
+    awkward = "tab\there \"quoted\" back\\slash \u00e9\u4e2d\U0001f600 {brace} 'single'"
+
+    def request(email: str, phone: str) -> IntakeRequest:
+        return IntakeRequest(
+            family="leadsquared",
+            endpoint="Lead.Capture",
+            operation=Operation.CAPTURE,
+            fields={"email": email, "first_name": awkward, "notes": awkward, "phone": phone},
+            custom_fields={"mx_Text": awkward, "mx_Count": 3, "mx_Nested": {"a": [1, None]}},
+            data=[{"Attribute": "mx_Text", "Value": awkward}],
+            query={"accessKey": "[redacted]"},
+            api_user=api_user,
+            remote_addr="2001:db8::1",
+        )
+
+    with round_trips() as trips:
+        lead_ingest(request=request("client@example.com", "2015550123"))
+    assert trips[-1].endswith('; COMMIT"')
+    with transaction.atomic():
+        lead_ingest(request=request("server@example.com", "2015550124"))
+
+    def stored(email: str) -> tuple[dict, list[dict]]:
+        lead = Lead.objects.get(email=email)
+        skip = {"id", "email", "email_normalized", "phone", "phone_normalized", "created_at"}
+        skip.add("updated_at")
+        values = {f.attname: getattr(lead, f.attname) for f in Lead._meta.concrete_fields}
+        activities = [
+            {"type": a.type, "note": a.note, "data": a.data, "by": a.created_by_id}
+            for a in Activity.objects.filter(lead=lead).order_by("type")
+        ]
+        return {k: v for k, v in values.items() if k not in skip}, activities
+
+    client_bound, server_bound = stored("client@example.com"), stored("server@example.com")
+    assert client_bound[0]["first_name"] == awkward
+    assert client_bound[0]["custom_fields"]["mx_Nested"] == {"a": [1, None]}
+    assert client_bound == server_bound
