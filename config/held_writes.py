@@ -95,7 +95,8 @@ def atomic_writes_together() -> Iterator[None]:
 
 def write(sql: str, params: list[Any]) -> None:
     """Run this INSERT, UPDATE or DELETE (no RETURNING, no WITH of its own), or hold it inside
-    writes_together(). Its parameters are bound by the server on PostgreSQL."""
+    writes_together(). Its parameters are bound by the server on PostgreSQL, or on the client
+    when it goes with the COMMIT (several statements in one message)."""
     held = _held.get()
     if held is not None:
         held.add(sql, params)

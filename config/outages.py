@@ -4,8 +4,8 @@ Redis (REDIS_URL) holds the rate-limit counters, the rules' cache and the creden
 every worker checks its verified credentials against. Reads fall back to the database while it is
 away; a change that must reach every worker (Global Settings, a credential created or revoked)
 fails whole instead, since a worker that still trusts its copy when Redis comes back would never
-hear of it. redis-py gives up on a server that does not answer after its default 5 s socket and
-connect timeouts.
+hear of it. A call gives up on a Redis that does not answer after REDIS_TIMEOUT_SECONDS
+(config.env.cache_config).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ REDIS_AWAY_CHANGE = (
     "Redis (REDIS_URL) cannot be reached, and every worker must hear of this change through it: "
     "nothing was changed. Try again once Redis is back."
 )
+# What a 503 tells the sender to wait, in every family's format and the staff API's.
 RETRY_AFTER_SECONDS = 5
 
 

@@ -38,6 +38,9 @@ LOCK_SQL = (
 )
 
 
+_ARRAY_ESCAPE = str.maketrans({"\\": "\\\\", '"': '\\"'})
+
+
 def array_literal(values: Iterable[object]) -> str:
     """The PostgreSQL array literal of these values, each double-quoted ('{"a","b\\"c"}'), to
     bind to a parameter cast to an array type (%s::varchar[], %s::bigint[]). psycopg quotes one
@@ -46,9 +49,6 @@ def array_literal(values: Iterable[object]) -> str:
     (docs/performance.md, round fifteen). Inside double quotes only a backslash and a double
     quote need escaping; the intake rejects NUL before it reads."""
     return "{" + ",".join(f'"{str(v).translate(_ARRAY_ESCAPE)}"' for v in values) + "}"
-
-
-_ARRAY_ESCAPE = str.maketrans({"\\": "\\\\", '"': '\\"'})
 
 
 def lock_id(key: str) -> int:

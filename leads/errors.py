@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from config.outages import RETRY_AFTER_SECONDS
 from leads.vocabulary import ReasonCode
 
 SERVER_KINDS = frozenset({"auth", "rate_limit", "unknown_api", "conflict", "server"})
@@ -144,4 +145,4 @@ class ServiceUnavailable(ApiError):
     kind = "server"
 
     def __init__(self, message: str = "Service unavailable, retry later") -> None:
-        super().__init__(message, headers={"Retry-After": "5"})
+        super().__init__(message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
