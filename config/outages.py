@@ -18,6 +18,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from leads.errors import RETRY_AFTER_SECONDS
+
 log = logging.getLogger(__name__)
 
 # redis-py's own errors, whether raised through the cache (django-redis lets them out as they are)
@@ -29,8 +31,6 @@ REDIS_AWAY_CHANGE = (
     "Redis (REDIS_URL) cannot be reached, and every worker must hear of this change through it: "
     "nothing was changed. Try again once Redis is back."
 )
-# What a 503 tells the sender to wait, in every family's format and the staff API's.
-RETRY_AFTER_SECONDS = 5
 
 
 def staff_api_exception_handler(exc: Exception, context: dict) -> Response | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from config.outages import RETRY_AFTER_SECONDS
 from leads.vocabulary import ReasonCode
 
 SERVER_KINDS = frozenset({"auth", "rate_limit", "unknown_api", "conflict", "server"})
@@ -136,6 +135,10 @@ class UnknownApi(ApiError):
 
     def __init__(self, message: str = "The API could not be found") -> None:
         super().__init__(message)
+
+
+# What a 503 tells the sender to wait, in every family's format and the staff API's.
+RETRY_AFTER_SECONDS = 5
 
 
 class ServiceUnavailable(ApiError):
