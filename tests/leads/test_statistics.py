@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import connection
 
 from leads.models import Lead
-from leads.statistics import MIN_CHANGES, intake_tables_analyze
+from leads.statistics import MIN_CHANGES, STATISTICS_TARGET, intake_tables_analyze
 from tests.factories import LeadFactory
 from tests.helpers import postgres_only
 
@@ -42,6 +42,40 @@ def test_a_grown_lead_table_is_analyzed_and_a_quiet_one_is_left_alone():
     assert "leads_lead" in intake_tables_analyze()
     assert changed_since_analyze("leads_lead") == 0
     assert "leads_lead" not in intake_tables_analyze()
+
+
+def histogram_bounds(table: str, column: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT cardinality(histogram_bounds::text::text[]) FROM pg_stats "
+            "WHERE tablename = %s AND attname = %s",
+            [table, column],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else 0
+
+
+def test_it_analyzes_with_a_small_sample_and_leaves_the_setting_as_it_was():
+    """ANALYZE's CPU grows with the statistics target (300 sampled rows per unit): the upkeep's
+    analyses use a small one, so that a burst's web workers do not stall behind them."""
+    intake_tables_analyze()
+    Lead.objects.bulk_create(
+        [
+            Lead(email=f"h{i}@example.com", email_normalized=f"h{i}@example.com")
+            for i in range(MIN_CHANGES + 200)
+        ]
+    )
+    deadline = time.monotonic() + 10
+    while changed_since_analyze("leads_lead") < MIN_CHANGES + 200 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert "leads_lead" in intake_tables_analyze()
+    # One histogram bound per unit of the target, and one more: 101 at PostgreSQL's default.
+    assert 2 <= histogram_bounds("leads_lead", "email_normalized") <= STATISTICS_TARGET + 1
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW default_statistics_target")
+        assert cursor.fetchone()[0] == "100"
+        cursor.execute("ANALYZE leads_lead")  # anyone else's analysis keeps its own target
+    assert histogram_bounds("leads_lead", "email_normalized") > STATISTICS_TARGET + 1
 
 
 def test_the_scheduler_runs_it_every_15_seconds():
