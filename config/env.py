@@ -93,7 +93,11 @@ def database_config(url: str | None, *, base_dir: Path) -> dict[str, Any]:
     return config
 
 
-def cache_config(redis_url: str | None, timeout: float = 1.0) -> dict[str, Any]:
+# REDIS_TIMEOUT_SECONDS when it is not set.
+REDIS_TIMEOUT_DEFAULT = 1.0
+
+
+def cache_config(redis_url: str | None, timeout: float = REDIS_TIMEOUT_DEFAULT) -> dict[str, Any]:
     """Redis (shared by every process) when REDIS_URL is set, else a per-process memory cache.
 
     timeout: seconds to connect, and to wait for each reply, before a call gives Redis up as away

@@ -5,6 +5,7 @@ from pathlib import Path
 from django.core.management.utils import get_random_secret_key
 
 from config.env import (
+    REDIS_TIMEOUT_DEFAULT,
     cache_config,
     database_config,
     env_bool,
@@ -48,7 +49,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # docs/performance.md for what it measured.
     if env_bool("DATABASE_SERVER_SIDE_BINDING", False):
         DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
-CACHES = cache_config(REDIS_URL, timeout=env_seconds("REDIS_TIMEOUT_SECONDS", 1.0))
+CACHES = cache_config(
+    REDIS_URL, timeout=env_seconds("REDIS_TIMEOUT_SECONDS", REDIS_TIMEOUT_DEFAULT)
+)
 TASKS_BACKEND = env_str("TASKS_BACKEND", "db")
 TASKS = tasks_config(TASKS_BACKEND, REDIS_URL)
 RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0"}}
