@@ -18,7 +18,10 @@ target (ALTER TABLE ... SET STATISTICS) still applies, and autovacuum's analyses
 
 from __future__ import annotations
 
-from django.db import connection, transaction
+import logging
+
+import psycopg
+from django.db import DatabaseError, connection, transaction
 
 INTAKE_TABLES = (
     "leads_lead",
@@ -34,14 +37,20 @@ SHARE = 0.1
 # default_statistics_target for these analyses (PostgreSQL's default is 100).
 STATISTICS_TARGET = 10
 
+log = logging.getLogger(__name__)
+
 
 def intake_tables_analyze() -> list[str]:
     """ANALYZE each intake table changed by more than a tenth (and 1,000 rows) since its last
-    analysis, by anyone; the names analyzed, in one transaction that sets the small sample.
-    Nothing on other databases."""
+    analysis, by anyone; the names analyzed. Nothing on other databases.
+
+    Each table in a transaction of its own, which sets the small sample and takes the table's
+    ANALYZE lock without waiting: a table that autovacuum, a VACUUM or a migration holds is left
+    for the next run, and a table whose analysis fails is logged and does not keep the others
+    from theirs (nor holds its lock while they run)."""
     if connection.vendor != "postgresql":
         return []
-    with transaction.atomic(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(
             "SELECT relname, n_live_tup, n_mod_since_analyze FROM pg_stat_user_tables "
             "WHERE schemaname = current_schema() AND relname = ANY(%s)",
@@ -52,8 +61,20 @@ def intake_tables_analyze() -> list[str]:
             for name, live, changed in cursor.fetchall()
             if changed >= max(MIN_CHANGES, SHARE * live)
         ]
-        if due:
+    return [name for name in sorted(due) if _analyze(name)]
+
+
+def _analyze(table: str) -> bool:
+    quoted = connection.ops.quote_name(table)
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL default_statistics_target = {int(STATISTICS_TARGET)}")
-        for name in sorted(due):
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(name)}")
-    return sorted(due)
+            cursor.execute(f"LOCK TABLE {quoted} IN SHARE UPDATE EXCLUSIVE MODE NOWAIT")
+            cursor.execute(f"ANALYZE {quoted}")
+    except DatabaseError as exc:
+        if isinstance(exc.__cause__, psycopg.errors.LockNotAvailable):
+            log.info("statistics: %s is locked (being vacuumed or altered); next run", table)
+        else:
+            log.warning("statistics: ANALYZE %s failed: %s", table, exc)
+        return False
+    return True

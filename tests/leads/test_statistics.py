@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 
+import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
 
-from leads.models import Lead
+from leads.models import CaptureRequest, Lead
 from leads.statistics import MIN_CHANGES, STATISTICS_TARGET, intake_tables_analyze
 from tests.factories import LeadFactory
 from tests.helpers import postgres_only
@@ -76,6 +79,42 @@ def test_it_analyzes_with_a_small_sample_and_leaves_the_setting_as_it_was():
         assert cursor.fetchone()[0] == "100"
         cursor.execute("ANALYZE leads_lead")  # anyone else's analysis keeps its own target
     assert histogram_bounds("leads_lead", "email_normalized") > STATISTICS_TARGET + 1
+
+
+def grow(count: int) -> None:
+    """count new leads and as many async requests, committed, and counted by the statistics."""
+    emails = [f"g{i}@example.com" for i in range(count)]
+    Lead.objects.bulk_create([Lead(email=e, email_normalized=e) for e in emails])
+    CaptureRequest.objects.bulk_create([CaptureRequest(body=[]) for _ in range(count)])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and min(
+        changed_since_analyze("leads_lead"), changed_since_analyze("leads_capturerequest")
+    ) < min(count, MIN_CHANGES):
+        time.sleep(0.2)
+
+
+def test_a_table_someone_holds_is_left_for_the_next_run_and_the_others_are_analyzed(caplog):
+    """A table that autovacuum, a VACUUM or a migration holds is skipped, not waited for, and
+    does not keep the others from their analysis."""
+    intake_tables_analyze()
+    grow(MIN_CHANGES + 100)
+    holder = psycopg.connect(**connection.get_connection_params())
+    try:
+        # What a VACUUM or another ANALYZE of the table holds while it runs.
+        holder.execute("LOCK TABLE leads_capturerequest IN SHARE UPDATE EXCLUSIVE MODE")
+        result: list[list[str]] = []
+        upkeep = threading.Thread(target=lambda: result.append(intake_tables_analyze()))
+        with caplog.at_level(logging.INFO, logger="leads.statistics"):
+            upkeep.start()
+            upkeep.join(60)
+        assert not upkeep.is_alive(), "the upkeep waited for the lock"
+        assert result == [["leads_lead"]]
+        assert "leads_capturerequest is locked" in caplog.text
+        assert changed_since_analyze("leads_lead") == 0
+        assert changed_since_analyze("leads_capturerequest") >= MIN_CHANGES
+    finally:
+        holder.close()
+    assert intake_tables_analyze() == ["leads_capturerequest"]
 
 
 def test_the_scheduler_runs_it_every_15_seconds():
