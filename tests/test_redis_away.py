@@ -20,6 +20,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from config import outages
 from config.env import cache_config
 from config.outages import REDIS_AWAY_CHANGE
 from leads.models import CaptureRequest, Lead
@@ -69,9 +70,11 @@ class PrivateRedis:
 
 
 def _forget_connections() -> None:
-    """The rate limit's script and kept connection belong to the cache they were made for."""
+    """The rate limit's script and kept connection belong to the cache they were made for, and
+    so does a pause after a Redis that did not answer."""
     ratelimit._scripts.clear()
     ratelimit._held.__dict__.clear()
+    outages.redis_waits_reset()
 
 
 @pytest.fixture
@@ -105,20 +108,81 @@ def test_lead_capture_answers_503_while_redis_is_away_and_goes_on_after(client, 
     assert Lead.objects.filter(first_name="back").exists()
 
 
-def test_a_hung_redis_costs_a_vendor_call_one_wait_then_a_503(client, ls_keys, redis, caplog):
+def redis_warnings(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name != "django.request"]
+
+
+def test_a_hung_redis_costs_a_vendor_call_one_wait_then_a_503(
+    client, ls_keys, redis, caplog, monkeypatch
+):
+    monkeypatch.setattr(outages, "REDIS_HUNG_PAUSE_SECONDS", 1.5)
     url = f"{CAPTURE}?{ls_keys}"
     assert client.post(url, attrs(FirstName="a"), format="json").status_code == 200
     redis.pause()
     with caplog.at_level(logging.WARNING):
         response = client.post(url, attrs(FirstName="hung"), format="json")
-    redis.resume()
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
     # One wait of REDIS_TIMEOUT_SECONDS, not one for the credentials, one for the rules and one
     # for the rate limit in turn.
-    waits = [r.getMessage() for r in caplog.records if r.name != "django.request"]
-    assert waits == ["Redis unavailable: Timeout reading from socket"]
+    assert redis_warnings(caplog) == ["Redis unavailable: Timeout reading from socket"]
     assert not Lead.objects.filter(first_name="hung").exists()
+    # The calls right after it are not held for another wait: answered at once, nothing written.
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        again = client.post(url, attrs(FirstName="again"), format="json")
+    assert again.status_code == 503
+    assert again["Retry-After"] == "5"
+    assert again.json()["Status"] == "Error"
+    [warning] = redis_warnings(caplog)
+    assert warning.startswith("Redis unavailable: it did not answer; not waited for again")
+    assert not Lead.objects.filter(first_name="again").exists()
+    redis.resume()
+    # Once the pause is over, the next call tries Redis again, and goes through.
+    time.sleep(1.6)
+    assert client.post(url, attrs(FirstName="back"), format="json").status_code == 200
+    assert Lead.objects.filter(first_name="back").exists()
+
+
+def test_a_hung_redis_is_left_alone_by_every_vendor_family(
+    client, ls_keys, credential, redis, caplog
+):
+    url = f"{CAPTURE}?{ls_keys}"
+    assert client.post(url, attrs(FirstName="a"), format="json").status_code == 200
+    redis.pause()
+    try:
+        assert client.post(url, attrs(FirstName="hung"), format="json").status_code == 503
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            accept = client.post(
+                f"/lead/capture?{ls_keys}",
+                attrs(FirstName="b"),
+                format="json",
+                HTTP_X_API_KEY=f"apikey-{credential.access_key}",
+            )
+            convoso = client.post(
+                "/v1/leads/insert",
+                {"auth_token": f"token-{credential.access_key}", "phone_number": "2025550143"},
+            )
+    finally:
+        redis.resume()
+    assert (accept.status_code, convoso.status_code) == (503, 503)
+    assert convoso["Retry-After"] == "5"
+    assert all("not waited for again" in w for w in redis_warnings(caplog))
+    assert len(redis_warnings(caplog)) == 2
+    assert CaptureRequest.objects.count() == 0
+    assert not Lead.objects.filter(phone="2025550143").exists()
+
+
+def test_a_refused_connection_is_not_a_pause(client, ls_keys, redis):
+    """Redis stopped answers at once (connection refused): nothing to spare, the call after it
+    is back goes through."""
+    url = f"{CAPTURE}?{ls_keys}"
+    assert client.post(url, attrs(FirstName="a"), format="json").status_code == 200
+    redis.stop()
+    assert client.post(url, attrs(FirstName="away"), format="json").status_code == 503
+    redis.start()
+    time.sleep(0.1)
     assert client.post(url, attrs(FirstName="back"), format="json").status_code == 200
 
 
