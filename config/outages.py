@@ -34,12 +34,13 @@ class RedisNotWaitedFor(RedisTimeoutError):
     """Raised at once, instead of waiting, while a Redis that did not answer is left alone."""
 
 
-# How long a process's vendor calls leave alone a Redis that did not answer in time. A hung Redis
-# (stopped, or a network that drops packets) made every call wait REDIS_TIMEOUT_SECONDS before its
-# 503: with 3 workers, three calls a second, and the rest queued behind them. Now one call waits,
-# and the calls after it are answered at once with the Retry-After they are told anyway; the first
-# call after the pause tries Redis again. A Redis that refuses connections is no wait, and is not
-# paused for: the call after it is back goes through.
+# How long a process's vendor calls leave alone a Redis that did not answer in time. A hung
+# Redis (paused, swapping, or behind a network that drops packets) made every call wait
+# REDIS_TIMEOUT_SECONDS before its 503: with 3 workers, three calls a second, and the rest queued
+# behind them. Now one call waits, and the calls after it are answered at once with the
+# Retry-After they are told anyway; the first call after the pause tries Redis again. A Redis
+# that refuses connections is no wait, and is not paused for: the call after it is back goes
+# through.
 REDIS_HUNG_PAUSE_SECONDS = RETRY_AFTER_SECONDS
 _redis_hung_until = [0.0]
 
