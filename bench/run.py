@@ -7,8 +7,7 @@ runs them, drives load with wrk (bench/wrk/post.lua makes every body unique) and
     B1  Lead.Capture, Lead.Create, the Convoso insert (check_dup=1, check_dnc=1), the contact form
     B2  bulk create-or-update, 25 rows a call (leads/s)
     B3  async accept (POST /lead/capture) and async drain by one worker process (requests/s)
-    B4  capture p99 and LeadsMetaData.Get at two sizes (seeded by COPY; 2 s of captures off the
-        record at each size first), then bench/staff_reads.py
+    B4  capture p99 and LeadsMetaData.Get at two sizes (seeded by COPY), then bench/staff_reads.py
 
 Beside each rate, "CPU ms": the machine's CPU spent per request (per lead for bulk) during that
 run, by gunicorn, worker, scheduler, PostgreSQL and Redis (B0: its own clients and PostgreSQL),
@@ -714,12 +713,6 @@ def main(argv: list[str] | None = None) -> dict:
             for size in args.sizes:
                 how = seed_to(env, url, size)
                 settle(url, f"seeding {size:,} leads")
-                # As before B0: 2 s of captures off the record, at each size, so that the run
-                # compares the sizes and not the first seconds after a COPY and a checkpoint
-                # (docs/performance.md, round seventeen).
-                saved, args.duration = args.duration, min(2, args.duration)
-                wrk(port, paths["capture"], "capture", args)
-                args.duration = saved
                 label = f"@{size:,} leads"
                 result = metered(lambda: wrk(port, paths["capture"], "capture", args))
                 result["note"] = f"seeded by {how}"
