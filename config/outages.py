@@ -30,10 +30,6 @@ REDIS_AWAY = (RedisConnectionError, RedisTimeoutError)
 DATABASE_AWAY = (OperationalError, InterfaceError)
 
 
-class RedisNotWaitedFor(RedisTimeoutError):
-    """Raised at once, instead of waiting, while a Redis that did not answer is left alone."""
-
-
 # How long a process's vendor calls leave alone a Redis that did not answer in time. A hung
 # Redis (paused, swapping, or behind a network that drops packets) made every call wait
 # REDIS_TIMEOUT_SECONDS before its 503: with 3 workers, three calls a second, and the rest queued
@@ -46,10 +42,11 @@ _redis_hung_until = [0.0]
 
 
 def redis_wait_allowed() -> None:
-    """Raise RedisNotWaitedFor while a Redis that did not answer is left alone."""
+    """Raise redis-py's TimeoutError at once (a 503, as after the wait) while a Redis that did
+    not answer is left alone."""
     left = _redis_hung_until[0] - time.monotonic()
     if left > 0:
-        raise RedisNotWaitedFor(f"it did not answer; not waited for again for {left:.1f} s")
+        raise RedisTimeoutError(f"it did not answer; not waited for again for {left:.1f} s")
 
 
 def redis_did_not_answer() -> None:

@@ -29,6 +29,13 @@ def changed_since_analyze(table: str) -> int:
     return row[0] if row else 0
 
 
+def wait_counted(table: str, at_least: int) -> None:
+    """Until the statistics count at_least changes to the table since its last analysis."""
+    deadline = time.monotonic() + 10
+    while changed_since_analyze(table) < at_least and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
 def test_a_grown_lead_table_is_analyzed_and_a_quiet_one_is_left_alone():
     intake_tables_analyze()  # whatever earlier tests left due
     LeadFactory.create_batch(50)
@@ -39,9 +46,7 @@ def test_a_grown_lead_table_is_analyzed_and_a_quiet_one_is_left_alone():
             for i in range(MIN_CHANGES)
         ]
     )
-    deadline = time.monotonic() + 10
-    while changed_since_analyze("leads_lead") < MIN_CHANGES and time.monotonic() < deadline:
-        time.sleep(0.2)
+    wait_counted("leads_lead", MIN_CHANGES)
     assert "leads_lead" in intake_tables_analyze()
     assert changed_since_analyze("leads_lead") == 0
     assert "leads_lead" not in intake_tables_analyze()
@@ -68,9 +73,7 @@ def test_it_analyzes_with_a_small_sample_and_leaves_the_setting_as_it_was():
             for i in range(MIN_CHANGES + 200)
         ]
     )
-    deadline = time.monotonic() + 10
-    while changed_since_analyze("leads_lead") < MIN_CHANGES + 200 and time.monotonic() < deadline:
-        time.sleep(0.2)
+    wait_counted("leads_lead", MIN_CHANGES + 200)
     assert "leads_lead" in intake_tables_analyze()
     # One histogram bound per unit of the target, and one more: 101 at PostgreSQL's default.
     assert 2 <= histogram_bounds("leads_lead", "email_normalized") <= STATISTICS_TARGET + 1
@@ -86,11 +89,8 @@ def grow(count: int) -> None:
     emails = [f"g{i}@example.com" for i in range(count)]
     Lead.objects.bulk_create([Lead(email=e, email_normalized=e) for e in emails])
     CaptureRequest.objects.bulk_create([CaptureRequest(body=[]) for _ in range(count)])
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and min(
-        changed_since_analyze("leads_lead"), changed_since_analyze("leads_capturerequest")
-    ) < min(count, MIN_CHANGES):
-        time.sleep(0.2)
+    wait_counted("leads_lead", min(count, MIN_CHANGES))
+    wait_counted("leads_capturerequest", min(count, MIN_CHANGES))
 
 
 def test_a_table_someone_holds_is_left_for_the_next_run_and_the_others_are_analyzed(caplog):
