@@ -12,6 +12,8 @@ import dj_database_url
 import phonenumbers
 from django.core.exceptions import ImproperlyConfigured
 
+from config.redis_pause import pausing_connection_class
+
 TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off", ""}
 TASK_BACKENDS = {
@@ -102,7 +104,8 @@ def cache_config(redis_url: str | None, timeout: float = REDIS_TIMEOUT_DEFAULT) 
 
     timeout: seconds to connect, and to wait for each reply, before a call gives Redis up as away
     (a 503 for a vendor call): redis-py's own default is 5 s, which a Redis that hangs would cost
-    every call while the web's workers wait on it."""
+    every call while the web's workers wait on it. After such a timeout the process's commands
+    fail at once for a few seconds (config.redis_pause)."""
     if not redis_url:
         return {
             "default": {
@@ -123,6 +126,8 @@ def cache_config(redis_url: str | None, timeout: float = REDIS_TIMEOUT_DEFAULT) 
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
                 "SOCKET_CONNECT_TIMEOUT": timeout,
                 "SOCKET_TIMEOUT": timeout,
+                # After a timeout, the process leaves Redis alone for a few seconds.
+                "CONNECTION_POOL_KWARGS": {"connection_class": pausing_connection_class(redis_url)},
             },
         }
     }

@@ -5,14 +5,14 @@ every worker checks its verified credentials against. Reads fall back to the dat
 away; a change that must reach every worker (Global Settings, a credential created or revoked)
 fails whole instead, since a worker that still trusts its copy when Redis comes back would never
 hear of it. A call gives up on a Redis that does not answer after REDIS_TIMEOUT_SECONDS
-(config.env.cache_config); the process's vendor calls then leave that Redis alone for
-REDIS_HUNG_PAUSE_SECONDS and answer 503 at once, rather than each holding a worker for the timeout.
+(config.env.cache_config); the process then leaves that Redis alone for a few seconds, and its
+calls meanwhile are told at once what they would have been told after the wait
+(config.redis_pause).
 """
 
 from __future__ import annotations
 
 import logging
-import time
 
 from django.db import InterfaceError, OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -28,34 +28,6 @@ log = logging.getLogger(__name__)
 # or the rate limit's own connection.
 REDIS_AWAY = (RedisConnectionError, RedisTimeoutError)
 DATABASE_AWAY = (OperationalError, InterfaceError)
-
-
-# How long a process's vendor calls leave alone a Redis that did not answer in time. A hung
-# Redis (paused, swapping, or behind a network that drops packets) made every call wait
-# REDIS_TIMEOUT_SECONDS before its 503: with 3 workers, three calls a second, and the rest queued
-# behind them. Now one call waits, and the calls after it are answered at once with the
-# Retry-After they are told anyway; the first call after the pause tries Redis again. A Redis
-# that refuses connections is no wait, and is not paused for: the call after it is back goes
-# through.
-REDIS_HUNG_PAUSE_SECONDS = RETRY_AFTER_SECONDS
-_redis_hung_until = [0.0]
-
-
-def redis_wait_allowed() -> None:
-    """Raise redis-py's TimeoutError at once (a 503, as after the wait) while a Redis that did
-    not answer is left alone."""
-    left = _redis_hung_until[0] - time.monotonic()
-    if left > 0:
-        raise RedisTimeoutError(f"it did not answer; not waited for again for {left:.1f} s")
-
-
-def redis_did_not_answer() -> None:
-    """A call waited for Redis in vain: leave it alone for REDIS_HUNG_PAUSE_SECONDS."""
-    _redis_hung_until[0] = time.monotonic() + REDIS_HUNG_PAUSE_SECONDS
-
-
-def redis_waits_reset() -> None:
-    _redis_hung_until[0] = 0.0
 
 
 REDIS_AWAY_CHANGE = (

@@ -17,9 +17,8 @@ import uuid
 
 from django.conf import settings
 from django.core.cache import cache
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from config.outages import REDIS_AWAY, redis_did_not_answer, redis_wait_allowed
+from config.outages import REDIS_AWAY
 from settings_global import ratelimit
 from settings_global.models import CREDENTIALS_VERSION_KEY, ApiCredential, hash_secret
 from settings_global.services import GLOBAL_SETTINGS_KEYS, global_settings_offer
@@ -44,12 +43,11 @@ def credentials_version(count_for: int | None = None) -> str | None:
     Redis away raises (config.outages): the call could not be counted against its rate limit
     either, so it is answered 503 at once rather than after a second wait on Redis. A Redis that
     did not answer in time is not waited for again for a few seconds: the calls meanwhile raise
-    at once (config.outages.redis_wait_allowed).
+    at once (config.redis_pause).
 
     count_for: the pk of the credential this call most likely presents (kept in this process);
     the call is then counted against the rate limit in the same round trip."""
     ratelimit.precount_offer(None)
-    redis_wait_allowed()  # a Redis that just failed to answer is not waited for again at once
     try:
         # The call's rules come along in the same round trip (see global_settings_offer).
         names = [CREDENTIALS_VERSION_KEY, *GLOBAL_SETTINGS_KEYS]
@@ -63,9 +61,6 @@ def credentials_version(count_for: int | None = None) -> str | None:
         if version is None:
             cache.add(CREDENTIALS_VERSION_KEY, uuid.uuid4().hex, timeout=None)
             version = cache.get(CREDENTIALS_VERSION_KEY)
-    except RedisTimeoutError:
-        redis_did_not_answer()
-        raise
     except REDIS_AWAY:
         raise
     except Exception:  # fall back to the database, never to a stale copy

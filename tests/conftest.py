@@ -4,14 +4,18 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from config.redis_pause import redis_waits_reset
 from tests.factories import ApiCredentialFactory, StaffFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    # Rate-limit counters and the settings cache must not leak between tests.
+    # Rate-limit counters, the settings cache and a pause after a Redis timeout must not leak
+    # between tests.
+    redis_waits_reset()
     cache.clear()
     yield
+    redis_waits_reset()
     cache.clear()
 
 

@@ -19,8 +19,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from redis import connection as redis_connection
 
-from config import outages
+from config import redis_pause
 from config.env import cache_config
 from config.outages import REDIS_AWAY_CHANGE
 from leads.models import CaptureRequest, Lead
@@ -74,7 +75,7 @@ def _forget_connections() -> None:
     so does a pause after a Redis that did not answer."""
     ratelimit._scripts.clear()
     ratelimit._held.__dict__.clear()
-    outages.redis_waits_reset()
+    redis_pause.redis_waits_reset()
 
 
 @pytest.fixture
@@ -115,7 +116,7 @@ def redis_warnings(caplog) -> list[str]:
 def test_a_hung_redis_costs_a_vendor_call_one_wait_then_a_503(
     client, ls_keys, redis, caplog, monkeypatch
 ):
-    monkeypatch.setattr(outages, "REDIS_HUNG_PAUSE_SECONDS", 1.5)
+    monkeypatch.setattr(redis_pause, "REDIS_HUNG_PAUSE_SECONDS", 1.5)
     url = f"{CAPTURE}?{ls_keys}"
     assert client.post(url, attrs(FirstName="a"), format="json").status_code == 200
     redis.pause()
@@ -172,6 +173,60 @@ def test_a_hung_redis_is_left_alone_by_every_vendor_family(
     assert len(redis_warnings(caplog)) == 2
     assert CaptureRequest.objects.count() == 0
     assert not Lead.objects.filter(phone="2025550143").exists()
+
+
+def test_after_a_timeout_nothing_in_the_process_waits_on_the_hung_redis(
+    client, admin_client, ls_keys, redis, caplog, monkeypatch
+):
+    """The pause is the connection's: the rate limit's own connection and the cache's pool alike.
+    While it lasts, a staff page reads from the database and an admin change fails whole without
+    sending the hung Redis a thing."""
+    LeadFactory(source="Web form")
+    global_settings_get()
+    url = f"{CAPTURE}?{ls_keys}"
+    assert client.post(url, attrs(FirstName="a"), format="json").status_code == 200
+    pages = ("/admin/leads/lead/", settings_url())  # each reads what it caches in Redis
+    for path in pages:
+        assert admin_client.get(path).status_code == 200
+    redis.pause()
+    try:
+        assert client.post(url, attrs(FirstName="hung"), format="json").status_code == 503
+        # From here, what reaches a socket to Redis (the real send, only watched).
+        sent: list[bytes] = []
+        send = redis_connection.AbstractConnection.send_packed_command
+
+        def watched(connection, command, *args, **kwargs):
+            sent.append(command)
+            return send(connection, command, *args, **kwargs)
+
+        monkeypatch.setattr(redis_connection.AbstractConnection, "send_packed_command", watched)
+        for path in pages:
+            assert admin_client.get(path).status_code == 200
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            response = settings_form_post(admin_client, bulk_row_limit=17)
+        assert response.status_code == 302
+        assert "a change in the admin failed: Redis unavailable: it did not answer; " in (
+            caplog.text
+        )
+        assert sent == []
+    finally:
+        redis.resume()
+    assert GlobalSettings.objects.get().bulk_row_limit == 25
+    assert not Lead.objects.filter(first_name="hung").exists()
+
+
+def test_a_connection_of_the_matching_kind_for_each_url_scheme():
+    for url, kind in (
+        ("redis://127.0.0.1:6379/0", redis_connection.Connection),
+        ("rediss://cache.example.com:6380/0", redis_connection.SSLConnection),
+        ("unix:///run/redis.sock?db=0", redis_connection.UnixDomainSocketConnection),
+    ):
+        chosen = redis_pause.pausing_connection_class(url)
+        assert issubclass(chosen, kind)
+        assert issubclass(chosen, redis_pause.PausingConnectionMixin)
+        options = cache_config(url)["default"]["OPTIONS"]
+        assert options["CONNECTION_POOL_KWARGS"] == {"connection_class": chosen}
 
 
 def test_a_refused_connection_is_not_a_pause(client, ls_keys, redis):

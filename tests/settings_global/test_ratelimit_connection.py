@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django_redis import get_redis_connection
 
+from config.redis_pause import redis_waits_reset
 from settings_global import ratelimit
 
 pytestmark = pytest.mark.skipif(not settings.REDIS_URL, reason="needs REDIS_URL")
@@ -76,6 +77,7 @@ def test_a_reply_not_read_is_never_taken_for_the_next_call(key, r):
     with pytest.raises(redis.exceptions.TimeoutError):
         ratelimit.count(key, 60)
     time.sleep(0.5)  # the paused call's reply, if Redis sends one, is on the closed connection
+    redis_waits_reset()  # the timeout left Redis alone for a while (config.redis_pause)
     # A counter of its own: on the same connection, this call would read the reply to the
     # first counter's call (2), not its own (1).
     other = f"{key}:other"
