@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 REDIS_AWAY = (RedisConnectionError, RedisTimeoutError)
 DATABASE_AWAY = (OperationalError, InterfaceError)
 
-
 REDIS_AWAY_CHANGE = (
     "Redis (REDIS_URL) cannot be reached, and every worker must hear of this change through it: "
     "nothing was changed. Try again once Redis is back."

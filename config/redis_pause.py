@@ -12,7 +12,8 @@ Retry-After, a staff read falls back to the database, a change every worker must
 whole. The first command after the pause tries Redis again.
 
 A refused connection costs no wait and starts no pause: the call after Redis is back goes
-through at once. No Django import: config.env builds the cache settings with these classes.
+through at once. No Django import: config.env builds the cache settings with these classes
+(leads.errors, for the Retry-After, imports none either).
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from urllib.parse import urlparse
 from redis.connection import Connection, SSLConnection, UnixDomainSocketConnection
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-# The Retry-After a 503 gives while Redis is away (leads.errors.RETRY_AFTER_SECONDS): a caller
-# told to come back then finds the pause over.
-REDIS_HUNG_PAUSE_SECONDS = 5.0
+from leads.errors import RETRY_AFTER_SECONDS
+
+# The Retry-After a 503 gives while Redis is away: a caller told to come back then finds the
+# pause over.
+REDIS_HUNG_PAUSE_SECONDS = RETRY_AFTER_SECONDS
 _hung_until = [0.0]
 
 
@@ -46,32 +49,29 @@ def redis_waits_reset() -> None:
     _hung_until[0] = 0.0
 
 
+def _pausing_on_timeout(call: Any, *args: Any, **kwargs: Any) -> Any:
+    """call(*args, **kwargs); a timeout in it starts the pause."""
+    try:
+        return call(*args, **kwargs)
+    except RedisTimeoutError:
+        redis_did_not_answer()
+        raise
+
+
 class PausingConnectionMixin:
     """redis-py's connection, which neither connects nor sends while the pause lasts, and starts
     it when connecting, sending or reading timed out."""
 
     def connect(self, *args: Any, **kwargs: Any) -> Any:
         redis_wait_allowed()
-        try:
-            return super().connect(*args, **kwargs)
-        except RedisTimeoutError:
-            redis_did_not_answer()
-            raise
+        return _pausing_on_timeout(super().connect, *args, **kwargs)
 
     def send_packed_command(self, *args: Any, **kwargs: Any) -> Any:
         redis_wait_allowed()
-        try:
-            return super().send_packed_command(*args, **kwargs)
-        except RedisTimeoutError:
-            redis_did_not_answer()
-            raise
+        return _pausing_on_timeout(super().send_packed_command, *args, **kwargs)
 
     def read_response(self, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return super().read_response(*args, **kwargs)
-        except RedisTimeoutError:
-            redis_did_not_answer()
-            raise
+        return _pausing_on_timeout(super().read_response, *args, **kwargs)
 
 
 class PausingConnection(PausingConnectionMixin, Connection):

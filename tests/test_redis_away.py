@@ -71,11 +71,10 @@ class PrivateRedis:
 
 
 def _forget_connections() -> None:
-    """The rate limit's script and kept connection belong to the cache they were made for, and
-    so does a pause after a Redis that did not answer."""
+    """The rate limit's script and kept connection belong to the cache they were made for (a
+    pause after a Redis that did not answer is reset around every test: tests/conftest.py)."""
     ratelimit._scripts.clear()
     ratelimit._held.__dict__.clear()
-    redis_pause.redis_waits_reset()
 
 
 @pytest.fixture
